@@ -1,0 +1,25 @@
+# The two README commands. Each creates the virtual environment it needs.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/trailguard demo --out demo
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check pipeline tests
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/trailguard lint
+
+clean:
+	rm -rf $(VENV) demo .trailguard
