@@ -1,0 +1,140 @@
+"""Configuration: one TOML file, every key overridable from the environment.
+
+``trailguard.toml`` in the working folder (or ``--config``); ``TRAILGUARD_<SECTION>_<KEY>``
+overrides a key (``TRAILGUARD_ENGINE=athena``, ``TRAILGUARD_ATHENA_WORKGROUP=sec``,
+``TRAILGUARD_DETECTIONS_ACCESS_DENIED_BURST_THRESHOLD=30``). With no file at all the defaults run
+the embedded engine over ``./demo``. Thresholds, schedules, sinks and suppressions live here,
+never in code.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "TRAILGUARD_"
+DEFAULT_FILE = "trailguard.toml"
+
+DEFAULTS: dict[str, Any] = {
+    "engine": "duckdb",
+    "source": "./demo",
+    "data_dir": "./.trailguard",
+    "org_id": "",
+    "catalog": {"database": "trailguard", "accounts": [], "regions": [], "projection_start": "2020-01-01",
+                "lake_uri": ""},
+    "athena": {"workgroup": "primary", "output_location": "", "region": "", "use_parquet": False,
+               "poll_interval": 1.0},
+    "duckdb": {"threads": 0, "memory_limit": ""},
+    "detections": {},
+    "suppressions": [],
+}
+
+
+class ConfigError(ValueError):
+    """A configuration file or value that makes no sense; the message names it."""
+
+
+@dataclass
+class Settings:
+    """The effective configuration: defaults, then the file, then the environment."""
+
+    raw: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(DEFAULTS))
+    path: Path | None = None
+
+    def __getitem__(self, key: str) -> Any:
+        return self.raw[key]
+
+    @property
+    def engine(self) -> str:
+        return str(self.raw["engine"])
+
+    @property
+    def source(self) -> str:
+        return str(self.raw["source"])
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.raw["data_dir"])
+
+    def detection_overrides(self, detection_id: str) -> dict[str, Any]:
+        """Per-detection settings: ``enabled``, parameter overrides (thresholds, windows)."""
+        return dict(self.raw["detections"].get(detection_id, {}))
+
+    def with_overrides(self, **values: Any) -> Settings:
+        """A copy with top-level keys replaced (CLI options win over file and environment)."""
+        raw = copy.deepcopy(self.raw)
+        raw.update({k: v for k, v in values.items() if v is not None})
+        return Settings(raw=raw, path=self.path)
+
+
+def _merge(base: dict[str, Any], update: dict[str, Any]) -> None:
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+
+
+def _parse_env_value(text: str) -> Any:
+    """Environment values are TOML/JSON-ish: numbers, booleans and lists parse; the rest is a string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _apply_env(raw: dict[str, Any], environ: dict[str, str]) -> None:
+    for name, text in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX) or name == ENV_PREFIX + "CONFIG":
+            continue
+        parts = name[len(ENV_PREFIX):].lower()
+        if parts in raw and not isinstance(raw[parts], dict):
+            raw[parts] = _parse_env_value(text)
+            continue
+        section, _, rest = parts.partition("_")
+        if section == "detections":
+            # TRAILGUARD_DETECTIONS_<ID>_<PARAM>: the id itself contains underscores, so match known ids.
+            _apply_detection_env(raw, rest, text)
+        elif section in raw and isinstance(raw[section], dict) and rest:
+            raw[section][rest] = _parse_env_value(text)
+
+
+def _apply_detection_env(raw: dict[str, Any], rest: str, text: str) -> None:
+    from pipeline.detections import known_detection_ids  # late import: detections imports config
+
+    for detection_id in sorted(known_detection_ids(), key=len, reverse=True):
+        if rest.startswith(detection_id + "_"):
+            param = rest[len(detection_id) + 1:]
+            raw["detections"].setdefault(detection_id, {})[param] = _parse_env_value(text)
+            return
+    raise ConfigError(f"environment: TRAILGUARD_DETECTIONS_{rest.upper()} names no known detection")
+
+
+def load_settings(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Load ``path`` (or ``./trailguard.toml`` if present, or ``$TRAILGUARD_CONFIG``) plus the environment."""
+    environ = dict(os.environ if environ is None else environ)
+    raw = copy.deepcopy(DEFAULTS)
+    explicit = path or environ.get(ENV_PREFIX + "CONFIG")
+    chosen = Path(explicit) if explicit else Path(DEFAULT_FILE)
+    if explicit and not chosen.is_file():
+        raise ConfigError(f"{chosen}: configuration file not found")
+    used: Path | None = None
+    if chosen.is_file():
+        try:
+            loaded = tomllib.loads(chosen.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{chosen}: not valid TOML ({exc})") from exc
+        unknown = sorted(set(loaded) - set(DEFAULTS))
+        if unknown:
+            raise ConfigError(f"{chosen}: unknown key(s) {', '.join(unknown)}")
+        _merge(raw, loaded)
+        used = chosen
+    _apply_env(raw, environ)
+    if raw["engine"] not in ("duckdb", "athena"):
+        raise ConfigError(f"engine: {raw['engine']!r} is not one of duckdb, athena")
+    return Settings(raw=raw, path=used)

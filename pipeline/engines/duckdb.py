@@ -1,0 +1,78 @@
+"""The embedded engine: Athena SQL, translated by sqlglot plus our fix-ups, run by DuckDB.
+
+Tables are views over the local Parquet lake that ``trailguard ingest`` writes (partitions
+derived from the path, so window predicates skip files). A table with no data yet is an empty,
+typed view: queries still bind and return no rows.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import duckdb
+
+from pipeline.catalog import LOGICAL_TABLES, TableSpec, load_specs
+from pipeline.dialect import to_duckdb
+from pipeline.duckdb_views import empty_scan_sql, parquet_scan_sql
+from pipeline.engines.base import EngineError, QueryResult
+
+LAKE_FOLDERS = {"cloudtrail": "cloudtrail", "guardduty": "guardduty"}
+
+
+class DuckDBEngine:
+    """Runs Athena-dialect SQL over a local lake; ``lake`` is the folder ``ingest`` writes."""
+
+    name = "duckdb"
+
+    def __init__(self, lake: Path, specs: dict[str, TableSpec] | None = None, *, threads: int = 0,
+                 memory_limit: str = "") -> None:
+        self.lake = Path(lake)
+        self.specs = specs or load_specs()
+        self.con = duckdb.connect()
+        self.con.execute("SET TimeZone='UTC'")
+        if threads:
+            self.con.execute(f"SET threads={int(threads)}")
+        if memory_limit:
+            self.con.execute("SET memory_limit=?", [memory_limit])
+        self.refresh()
+
+    @property
+    def table_names(self) -> dict[str, str]:
+        return {logical: logical for logical in LOGICAL_TABLES}
+
+    @property
+    def time_columns(self) -> dict[str, str]:
+        return {logical: self.specs[physical[1]].time_column for logical, physical in LOGICAL_TABLES.items()}
+
+    def schema(self) -> dict[str, dict[str, str]]:
+        return {logical: self.specs[physical[1]].sqlglot_schema() for logical, physical in LOGICAL_TABLES.items()}
+
+    def refresh(self) -> None:
+        """(Re)create the views, e.g. after an ingest added the first files of a table."""
+        for logical, (_, physical) in LOGICAL_TABLES.items():
+            spec = self.specs[physical]
+            root = self.lake / LAKE_FOLDERS[logical]
+            has_files = root.is_dir() and any(root.rglob(spec.file_glob))
+            body = parquet_scan_sql(spec, root) if has_files else empty_scan_sql(spec)
+            self.con.execute(f"CREATE OR REPLACE VIEW {logical} AS {body}")
+
+    def translate(self, sql: str) -> str:
+        return to_duckdb(sql, self.schema())
+
+    def query(self, sql: str) -> QueryResult:
+        started = time.perf_counter()
+        try:
+            translated = self.translate(sql)
+        except Exception as exc:  # sqlglot raises several error types; all mean "cannot translate"
+            raise EngineError(f"duckdb: cannot translate query: {exc}") from exc
+        try:
+            frame = self.con.execute(translated).df()
+        except duckdb.Error as exc:
+            first_line = str(exc).splitlines()[0]
+            raise EngineError(f"duckdb: query failed: {first_line}") from exc
+        return QueryResult(frame=frame, engine=self.name, duration_s=time.perf_counter() - started,
+                           extra={"sql": translated})
+
+    def close(self) -> None:
+        self.con.close()

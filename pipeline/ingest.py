@@ -1,0 +1,309 @@
+"""Local ingestion: raw bucket-layout files into a zstd Parquet lake with the same schema.
+
+Why a lake: reading gzip JSON costs seconds per million events every time; Parquet makes each
+detection run a fraction of a second. The lake keeps the bucket's partitions
+(``<table>/<account>/<region>/<yyyy>/<MM>/<dd>/part-*.parquet``), so the same window predicate
+prunes both. Ingestion is incremental (a file already ingested is not read again) and streams one
+partition at a time, so memory follows the largest day, not the number of files. Every file
+that cannot be read is skipped, named and counted; nothing is lost silently.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import logging
+import os
+import re
+import tempfile
+import zlib
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline.catalog import TableSpec
+from pipeline.duckdb_views import raw_scan_sql
+from pipeline.guardduty_records import UnreadableFile, iter_findings
+from pipeline.normalize import NormalizeReport, normalize_records
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+SOURCE_FILE_COLUMN = "_source_file"
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run saw, stored and skipped, for the run summary."""
+
+    table: str
+    files_seen: int = 0
+    files_new: int = 0
+    files_ingested: int = 0
+    files_empty: int = 0
+    records_ingested: int = 0
+    records_skipped: int = 0
+    skipped_files: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def skip(self, path: Path | str, reason: str) -> None:
+        self.skipped_files.append((str(path), reason))
+        log.warning("skipped %s: %s", path, reason)
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+        log.warning("%s", message)
+
+
+def discover(root: Path, spec: TableSpec, days: set[str] | None = None) -> dict[tuple[str, ...], list[Path]]:
+    """Raw files under ``root`` grouped by partition values; only ``days`` when given."""
+    regex = re.compile(spec.partition_regex())
+    marker = spec.partition_template.split("/")[1]  # "CloudTrail" or "GuardDuty"
+    base = root / "AWSLogs"
+    groups: dict[tuple[str, ...], list[Path]] = defaultdict(list)
+    if not base.is_dir():
+        return groups
+    day_globs = sorted(days) if days is not None else ["*/*/*"]
+    for prefix in ("*", "o-*/*"):
+        for day in day_globs:
+            for path in base.glob(f"{prefix}/{marker}/*/{day}/{spec.file_glob}"):
+                match = regex.search(path.as_posix())
+                if match and path.is_file():
+                    groups[match.groups()].append(path)
+    return {k: sorted(v) for k, v in sorted(groups.items())}
+
+
+class IngestState:
+    """Which raw files are in the lake (path -> size), written after each partition commits."""
+
+    def __init__(self, lake: Path, table: str) -> None:
+        self.path = lake / "_state" / f"{table}.json"
+        self.files: dict[str, int] = {}
+        if self.path.is_file():
+            self.files = json.loads(self.path.read_text(encoding="utf-8"))
+
+    def is_new(self, path: Path) -> bool:
+        return str(path.resolve()) not in self.files
+
+    def changed(self, path: Path) -> bool:
+        known = self.files.get(str(path.resolve()))
+        return known is not None and known != path.stat().st_size
+
+    def add(self, paths: list[Path]) -> None:
+        for path in paths:
+            self.files[str(path.resolve())] = path.stat().st_size
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.files, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+
+def _part_path(lake_table: Path, partition: tuple[str, ...], files: list[Path], suffix: str = "") -> Path:
+    digest = hashlib.sha1("\n".join(str(f) for f in files).encode()).hexdigest()[:16]
+    return lake_table.joinpath(*partition[:2], partition[2], f"part-{digest}{suffix}.parquet")
+
+
+def _copy_to_parquet(con: duckdb.DuckDBPyConnection, select_sql: str, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".parquet.tmp")
+    escaped = str(tmp).replace("'", "''")
+    try:
+        con.execute(f"COPY ({select_sql}) TO '{escaped}' (FORMAT parquet, COMPRESSION zstd)")
+    except duckdb.Error:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, out)
+
+
+def _lake_select(spec: TableSpec, files: list[Path], source_name: str | None = None) -> str:
+    names = ", ".join(f'"{c.name}"' for c in spec.columns)
+    source = "filename" if source_name is None else "'" + source_name.replace("'", "''") + "'"
+    return f"SELECT {names}, {source} AS {SOURCE_FILE_COLUMN} FROM ({raw_scan_sql(spec, [str(f) for f in files])})"
+
+
+def _load_cloudtrail_json(path: Path) -> dict:
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            return json.load(handle)
+    except (EOFError, OSError, zlib.error) as exc:
+        raise UnreadableFile(f"unreadable gzip ({exc})") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UnreadableFile(f"invalid JSON ({exc})") from exc
+
+
+def _why_no_records(path: Path) -> str | None:
+    """For a file that produced no rows: None when it is a valid empty log, else the reason to skip."""
+    try:
+        document = _load_cloudtrail_json(path)
+    except UnreadableFile as exc:
+        return str(exc)
+    if isinstance(document, dict) and isinstance(document.get("Records"), list):
+        return None if not document["Records"] else "records could not be read"
+    if isinstance(document, dict) and "logFiles" in document and "digestEndTime" in document:
+        return "CloudTrail digest file, not log records"
+    return "not a CloudTrail log file (no Records array)"
+
+
+class CloudTrailIngester:
+    """Writes one Parquet part per partition and batch of new files."""
+
+    def __init__(self, spec: TableSpec, lake: Path, con: duckdb.DuckDBPyConnection, report: IngestReport):
+        self.spec, self.lake_table, self.con, self.report = spec, lake / "cloudtrail", con, report
+
+    def ingest_partition(self, partition: tuple[str, ...], files: list[Path]) -> list[Path]:
+        """Ingest ``files``; returns the files now accounted for (ingested, empty or skipped)."""
+        out = _part_path(self.lake_table, partition, files)
+        try:
+            _copy_to_parquet(self.con, _lake_select(self.spec, files), out)
+            good = files
+        except duckdb.Error:
+            good = self._ingest_one_by_one(partition, files)
+        if good:
+            self._count(out, good)
+        return files
+
+    def _ingest_one_by_one(self, partition: tuple[str, ...], files: list[Path]) -> list[Path]:
+        good: list[Path] = []
+        for path in files:
+            try:
+                self.con.execute(f"SELECT count(*) FROM ({_lake_select(self.spec, [path])})").fetchall()
+                good.append(path)
+            except duckdb.Error:
+                self._ingest_normalized(partition, path)
+        if good:
+            _copy_to_parquet(self.con, _lake_select(self.spec, good), _part_path(self.lake_table, partition, files))
+        return good
+
+    def _ingest_normalized(self, partition: tuple[str, ...], path: Path) -> None:
+        try:
+            document = _load_cloudtrail_json(path)
+        except UnreadableFile as exc:
+            self.report.skip(path, str(exc))
+            return
+        if not isinstance(document, dict) or not isinstance(document.get("Records"), list):
+            self.report.skip(path, "not a CloudTrail log file (no Records array)")
+            return
+        norm = NormalizeReport()
+        records = normalize_records(document["Records"], self.spec.columns, norm)
+        self.report.records_skipped += norm.records_skipped
+        if norm.records_skipped:
+            self.report.warn(f"{path}: skipped {norm.records_skipped} record(s) that are not JSON objects")
+        for field_path, count in sorted(norm.fields_dropped.items()):
+            self.report.warn(f"{path}: field {field_path} had an unexpected type in {count} record(s); set to NULL")
+        if not records:
+            self.report.files_empty += 1
+            return
+        with tempfile.TemporaryDirectory() as tmp:
+            fixed = Path(tmp) / path.name
+            with gzip.open(fixed, "wt", encoding="utf-8") as handle:
+                json.dump({"Records": records}, handle)
+            out = _part_path(self.lake_table, partition, [path], suffix="-normalized")
+            _copy_to_parquet(self.con, _lake_select(self.spec, [fixed], source_name=str(path)), out)
+        self.report.files_ingested += 1
+        self.report.records_ingested += len(records)
+
+    def _count(self, out: Path, files: list[Path]) -> None:
+        escaped = str(out).replace("'", "''")
+        rows = self.con.execute(
+            f"SELECT {SOURCE_FILE_COLUMN}, count(*), count(*) FILTER (WHERE eventtime IS NULL OR eventid IS NULL) "
+            f"FROM read_parquet('{escaped}') GROUP BY 1").fetchall()
+        per_file = {name: (count, invalid) for name, count, invalid in rows}
+        for path in files:
+            count, invalid = per_file.get(str(path), (0, 0))
+            if count:
+                self.report.files_ingested += 1
+                self.report.records_ingested += count
+                if invalid:
+                    self.report.warn(f"{path}: {invalid} record(s) without eventTime or eventID")
+                continue
+            reason = _why_no_records(path)
+            if reason is None:
+                self.report.files_empty += 1
+            else:
+                self.report.skip(path, reason)
+
+
+def _guardduty_partition(spec: TableSpec, partition: tuple[str, ...], files: list[Path], lake: Path,
+                         report: IngestReport) -> None:
+    rows: list[dict] = []
+    for path in files:
+        found = 0
+        try:
+            for finding, line in iter_findings(path):
+                if finding is None:
+                    report.records_skipped += 1
+                    report.warn(f"{path}:{line}: not a GuardDuty finding; skipped")
+                    continue
+                found += 1
+                row = {}
+                for column in spec.columns:
+                    value = finding.get(column.key)
+                    if column.json or (value is not None and column.type == "string" and not isinstance(value, str)):
+                        value = None if value is None else json.dumps(value, separators=(",", ":"))
+                    elif column.type == "double" and value is not None:
+                        value = float(value)
+                    row[column.name] = value
+                row[SOURCE_FILE_COLUMN] = str(path)
+                rows.append(row)
+        except UnreadableFile as exc:
+            report.skip(path, str(exc))
+            continue
+        if found:
+            report.files_ingested += 1
+            report.records_ingested += found
+        else:
+            report.files_empty += 1
+    if not rows:
+        return
+    fields = [pa.field(c.name, pa.float64() if c.type == "double" else pa.string()) for c in spec.columns]
+    schema = pa.schema([*fields, pa.field(SOURCE_FILE_COLUMN, pa.string())])
+    out = _part_path(lake / "guardduty", partition, files)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".parquet.tmp")
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), tmp, compression="zstd")
+    os.replace(tmp, out)
+
+
+def ingest_table(spec: TableSpec, source: Path, lake: Path, *, days: set[str] | None = None,
+                 con: duckdb.DuckDBPyConnection | None = None, progress: Progress | None = None) -> IngestReport:
+    """Ingest the new raw files of one table (``cloudtrail`` or ``guardduty_findings``)."""
+    report = IngestReport(table=spec.name)
+    groups = discover(source, spec, days)
+    state = IngestState(lake, spec.name)
+    todo: list[tuple[tuple[str, ...], list[Path]]] = []
+    for partition, files in groups.items():
+        report.files_seen += len(files)
+        new = [f for f in files if state.is_new(f)]
+        for path in files:
+            if state.changed(path):
+                report.warn(f"{path}: changed size since it was ingested; the lake keeps the first version")
+        if new:
+            todo.append((partition, new))
+    report.files_new = sum(len(f) for _, f in todo)
+    own = con is None
+    con = con or duckdb.connect()
+    ingester = CloudTrailIngester(spec, lake, con, report) if spec.format == "cloudtrail_json" else None
+    done = 0
+    try:
+        for partition, files in todo:
+            if ingester is not None:
+                ingester.ingest_partition(partition, files)
+            else:
+                _guardduty_partition(spec, partition, files, lake, report)
+            state.add(files)
+            state.save()
+            done += len(files)
+            if progress:
+                progress(done, report.files_new)
+    finally:
+        if own:
+            con.close()
+    return report

@@ -1,0 +1,154 @@
+"""Jinja2 rendering of Athena SQL where values can only ever be literals.
+
+Every ``{{ expression }}`` passes through :func:`sql_literal` (Jinja's ``finalize`` hook): a
+string becomes a quoted literal, a number a numeric literal, a list a parenthesised list of
+literals. Only :class:`Sql` fragments produced by our own macros (``table()``, ``window()``,
+``suppressions()``) are emitted as they are. A hostile value therefore cannot change the shape
+of a statement, whatever quotes, semicolons, comments or newlines it holds. Undefined variables
+are errors, never empty strings.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import jinja2
+
+IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$")
+
+
+class Sql(str):
+    """A fragment of SQL that our own code built; emitted verbatim by the template."""
+
+
+class TemplateError(ValueError):
+    """A query template that cannot be rendered; the message names the template."""
+
+
+def quote_string(value: str) -> str:
+    """A standard SQL string literal: the only special character is the quote, which is doubled."""
+    if "\x00" in value:
+        raise TemplateError("string value contains a NUL character")
+    return "'" + value.replace("'", "''") + "'"
+
+
+def sql_literal(value: Any) -> str:
+    """Render a Python value as a SQL literal (the ``finalize`` hook of the environment)."""
+    if isinstance(value, Sql):
+        return str(value)
+    if isinstance(value, jinja2.Undefined):
+        str(value)  # StrictUndefined raises UndefinedError naming the missing variable
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise TemplateError(f"non-finite number {value!r} cannot be a SQL literal")
+        return repr(value)
+    if isinstance(value, datetime):
+        return quote_string(iso_utc(value))
+    if isinstance(value, date):
+        return quote_string(value.isoformat())
+    if isinstance(value, str):
+        return quote_string(value)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else list(value)
+        if not items:
+            raise TemplateError("an empty list cannot be a SQL IN-list")
+        return "(" + ", ".join(sql_literal(v) for v in items) + ")"
+    raise TemplateError(f"value of type {type(value).__name__} cannot be a SQL literal")
+
+
+def identifier(name: str) -> Sql:
+    """A column or dotted field path from configuration, checked against a strict pattern."""
+    if not IDENTIFIER.match(name):
+        raise TemplateError(f"{name!r} is not a valid column name")
+    return Sql(name)
+
+
+def iso_utc(moment: datetime) -> str:
+    """``2024-01-14T00:00:00`` in UTC: compares correctly with CloudTrail's and GuardDuty's strings."""
+    if moment.tzinfo is None:
+        raise TemplateError("times must be timezone-aware")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def partition_days(start: datetime, end: datetime, delivery_days: int = 1) -> list[str]:
+    """Day partitions that can hold events of ``[start, end)``.
+
+    CloudTrail files are filed by delivery time, so an event near midnight sits in the next
+    day's folder: the list runs to the day after the last event day.
+    """
+    first = start.astimezone(UTC).date()
+    last_event = (end - timedelta(microseconds=1)).astimezone(UTC).date()
+    last = last_event + timedelta(days=delivery_days)
+    return [(first + timedelta(days=n)).strftime("%Y/%m/%d") for n in range((last - first).days + 1)]
+
+
+@dataclass
+class RenderContext:
+    """What a template may see: the window, table names, parameters and suppressions."""
+
+    start: datetime
+    end: datetime
+    table_names: Mapping[str, str]
+    time_columns: Mapping[str, str]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    suppressions: Iterable[Mapping[str, Any]] = ()
+
+    def __post_init__(self) -> None:
+        if self.start >= self.end:
+            raise TemplateError(f"window start {iso_utc(self.start)} is not before end {iso_utc(self.end)}")
+
+
+def _macros(ctx: RenderContext) -> dict[str, Callable[..., Sql]]:
+    def table(logical: str) -> Sql:
+        if logical not in ctx.table_names:
+            raise TemplateError(f"unknown table {logical!r}; known: {', '.join(sorted(ctx.table_names))}")
+        return Sql(ctx.table_names[logical])
+
+    def window(table: str = "cloudtrail", alias: str | None = None) -> Sql:
+        if table not in ctx.time_columns:
+            raise TemplateError(f"window(): unknown table {table!r}")
+        prefix = f"{identifier(alias)}." if alias else ""
+        days = sql_literal(partition_days(ctx.start, ctx.end))
+        time_col = prefix + ctx.time_columns[table]
+        return Sql(f"({prefix}day IN {days} AND {time_col} >= {sql_literal(iso_utc(ctx.start))} "
+                   f"AND {time_col} < {sql_literal(iso_utc(ctx.end))})")
+
+    def suppressions() -> Sql:
+        clauses = []
+        for rule in ctx.suppressions:
+            column = identifier(str(rule["column"]))
+            values = rule["values"]
+            clauses.append(f"AND ({column} IS NULL OR {column} NOT IN {sql_literal(list(values))})")
+        return Sql("\n  ".join(clauses))
+
+    return {"table": table, "window": window, "suppressions": suppressions}
+
+
+_ENV = jinja2.Environment(
+    undefined=jinja2.StrictUndefined,
+    finalize=sql_literal,
+    autoescape=False,
+    keep_trailing_newline=True,
+)
+
+
+def render(template_text: str, ctx: RenderContext, *, name: str = "<query>") -> str:
+    """Render one query template; every failure names the template."""
+    try:
+        template = _ENV.from_string(template_text)
+        return template.render(**ctx.params, **_macros(ctx))
+    except TemplateError as exc:
+        raise TemplateError(f"{name}: {exc}") from exc
+    except jinja2.TemplateError as exc:
+        raise TemplateError(f"{name}: {exc}") from exc
