@@ -31,7 +31,8 @@ class CatalogSettings:
         if not values:
             raise CatalogError(
                 f"no {source} configured for partition projection: set [catalog] {source} in "
-                "trailguard.toml or run `trailguard catalog discover`")
+                "trailguard.toml or run `trailguard catalog discover`"
+            )
         return values
 
 
@@ -91,8 +92,10 @@ def athena_ddl(spec: TableSpec, settings: CatalogSettings) -> str:
     if serde_params:
         pairs = ", ".join(f"{_quote_property(k)}={_quote_property(v)}" for k, v in serde_params.items())
         with_props = f"\nWITH SERDEPROPERTIES ({pairs})"
-    props = ",\n".join(f"  {_quote_property(k)}={_quote_property(v)}"
-                       for k, v in projection_properties(spec, settings).items())
+    props = ",\n".join(
+        f"  {_quote_property(k)}={_quote_property(v)}"
+        for k, v in projection_properties(spec, settings).items()
+    )
     return (
         f"CREATE EXTERNAL TABLE IF NOT EXISTS {_ident(settings.database)}.{_ident(spec.name)} (\n"
         f"{columns}\n)\n"

@@ -23,8 +23,13 @@ LOGICAL_TABLES = {
     "guardduty": ("guardduty_findings", "guardduty_findings_parquet"),
 }
 
-_HIVE_SCALARS = {"string": "VARCHAR", "bigint": "BIGINT", "int": "INTEGER", "double": "DOUBLE",
-                 "boolean": "BOOLEAN"}
+_HIVE_SCALARS = {
+    "string": "VARCHAR",
+    "bigint": "BIGINT",
+    "int": "INTEGER",
+    "double": "DOUBLE",
+    "boolean": "BOOLEAN",
+}
 
 
 class CatalogError(ValueError):
@@ -47,8 +52,14 @@ class Column:
         kind = raw["type"]
         fields = tuple(cls.from_dict(f) for f in raw.get("fields", ()))
         element = cls.from_dict({"key": "element", **raw["element"]}) if kind == "array" else None
-        return cls(key=raw["key"], type=kind, name=raw.get("column", raw["key"].lower()),
-                   json=bool(raw.get("json", False)), fields=fields, element=element)
+        return cls(
+            key=raw["key"],
+            type=kind,
+            name=raw.get("column", raw["key"].lower()),
+            json=bool(raw.get("json", False)),
+            fields=fields,
+            element=element,
+        )
 
     def hive_type(self) -> str:
         """The Hive/Athena type, e.g. ``struct<type:string,arn:string>``."""
@@ -148,10 +159,13 @@ def load_spec(path: Path) -> TableSpec:
         with open(path, encoding="utf-8") as handle:
             raw = yaml.load(handle, _IncludeLoader)  # noqa: S506 - SafeLoader subclass
         return TableSpec(
-            name=raw["name"], description=raw["description"], format=raw["format"],
+            name=raw["name"],
+            description=raw["description"],
+            format=raw["format"],
             time_column=raw["time_column"],
             columns=tuple(Column.from_dict(c) for c in raw["columns"]),
-            location=raw["location"], partition_template=raw["partition_template"],
+            location=raw["location"],
+            partition_template=raw["partition_template"],
             file_glob=raw["file_glob"],
             partitions=tuple(Partition(**p) for p in raw["partitions"]),
             athena=raw.get("athena", {}),

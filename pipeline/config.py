@@ -25,10 +25,20 @@ DEFAULTS: dict[str, Any] = {
     "source": "./demo",
     "data_dir": "./.trailguard",
     "org_id": "",
-    "catalog": {"database": "trailguard", "accounts": [], "regions": [], "projection_start": "2020-01-01",
-                "lake_uri": ""},
-    "athena": {"workgroup": "primary", "output_location": "", "region": "", "use_parquet": False,
-               "poll_interval": 1.0},
+    "catalog": {
+        "database": "trailguard",
+        "accounts": [],
+        "regions": [],
+        "projection_start": "2020-01-01",
+        "lake_uri": "",
+    },
+    "athena": {
+        "workgroup": "primary",
+        "output_location": "",
+        "region": "",
+        "use_parquet": False,
+        "poll_interval": 1.0,
+    },
     "duckdb": {"threads": 0, "memory_limit": ""},
     "detections": {},
     "suppressions": [],
@@ -92,7 +102,7 @@ def _apply_env(raw: dict[str, Any], environ: dict[str, str]) -> None:
     for name, text in sorted(environ.items()):
         if not name.startswith(ENV_PREFIX) or name == ENV_PREFIX + "CONFIG":
             continue
-        parts = name[len(ENV_PREFIX):].lower()
+        parts = name[len(ENV_PREFIX) :].lower()
         if parts in raw and not isinstance(raw[parts], dict):
             raw[parts] = _parse_env_value(text)
             continue
@@ -101,7 +111,10 @@ def _apply_env(raw: dict[str, Any], environ: dict[str, str]) -> None:
             # TRAILGUARD_DETECTIONS_<ID>_<PARAM>: the id itself contains underscores, so match known ids.
             _apply_detection_env(raw, rest, text)
         elif section in raw and isinstance(raw[section], dict) and rest:
-            raw[section][rest] = _parse_env_value(text)
+            value = _parse_env_value(text)
+            if isinstance(raw[section].get(rest), list) and isinstance(value, str):
+                value = [v.strip() for v in value.split(",") if v.strip()]
+            raw[section][rest] = value
 
 
 def _apply_detection_env(raw: dict[str, Any], rest: str, text: str) -> None:
@@ -109,7 +122,7 @@ def _apply_detection_env(raw: dict[str, Any], rest: str, text: str) -> None:
 
     for detection_id in sorted(known_detection_ids(), key=len, reverse=True):
         if rest.startswith(detection_id + "_"):
-            param = rest[len(detection_id) + 1:]
+            param = rest[len(detection_id) + 1 :]
             raw["detections"].setdefault(detection_id, {})[param] = _parse_env_value(text)
             return
     raise ConfigError(f"environment: TRAILGUARD_DETECTIONS_{rest.upper()} names no known detection")

@@ -22,7 +22,17 @@ SEVERITIES = ("low", "medium", "high", "critical")
 ATTACK_ID = re.compile(r"^T\d{4}(\.\d{3})?$")
 SCHEDULE = re.compile(r"^(\d+[mhd]|cron\(.+\))$")
 REQUIRED_COLUMNS = ("event_id", "event_time", "account_id", "region", "principal")
-REQUIRED_KEYS = ("id", "title", "severity", "attack", "description", "runbook", "schedule", "dedup_key", "tables")
+REQUIRED_KEYS = (
+    "id",
+    "title",
+    "severity",
+    "attack",
+    "description",
+    "runbook",
+    "schedule",
+    "dedup_key",
+    "tables",
+)
 _HEADER = re.compile(r"^\s*/\*(.*?)\*/", re.DOTALL)
 
 
@@ -59,9 +69,11 @@ class Detection:
                 known = ", ".join(sorted(self.parameters)) or "none"
                 raise DetectionError(f"{self.id}: unknown parameter {name!r} (known: {known})")
             default = self.parameters[name]
-            if isinstance(default, int) and not isinstance(default, bool):
-                if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                    raise DetectionError(f"{self.id}: parameter {name} must be a positive integer, got {value!r}")
+            is_count = isinstance(default, int) and not isinstance(default, bool)
+            if is_count and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+                raise DetectionError(
+                        f"{self.id}: parameter {name} must be a positive integer, got {value!r}"
+                    )
             merged[name] = value
         return merged
 
@@ -96,13 +108,20 @@ def parse_detection(path: Path) -> Detection:
     if problems:
         raise DetectionError(f"{path}: " + "; ".join(problems))
     return Detection(
-        id=meta["id"], title=meta["title"], severity=meta["severity"],
-        attack=tuple(meta["attack"]), description=str(meta["description"]).strip(),
-        runbook=str(meta["runbook"]).strip(), schedule=str(meta["schedule"]),
-        dedup_key=tuple(meta["dedup_key"]), tables=tuple(meta["tables"]),
-        parameters=dict(meta.get("parameters") or {}), group_by=tuple(meta.get("group_by") or ()),
+        id=meta["id"],
+        title=meta["title"],
+        severity=meta["severity"],
+        attack=tuple(meta["attack"]),
+        description=str(meta["description"]).strip(),
+        runbook=str(meta["runbook"]).strip(),
+        schedule=str(meta["schedule"]),
+        dedup_key=tuple(meta["dedup_key"]),
+        tables=tuple(meta["tables"]),
+        parameters=dict(meta.get("parameters") or {}),
+        group_by=tuple(meta.get("group_by") or ()),
         lookback_minutes=int(meta.get("lookback_minutes", 0)),
-        sql=text[match.end():].strip() + "\n", path=path,
+        sql=text[match.end() :].strip() + "\n",
+        path=path,
     )
 
 

@@ -5,9 +5,11 @@ on DuckDB but gives a different answer than Athena, a fix-up below rewrites the 
 Every fix is a function ``node -> node`` whose docstring says which Athena behaviour it preserves;
 ``tests/test_dialect.py`` runs each one on DuckDB against the Athena result.
 
-Types matter for two fixes (integer division, string-to-integer casts), so the query is qualified and
-type-annotated with the Glue-style ``schema`` first. Columns typed ``string`` that hold JSON text
+Several fixes depend on types (integer division, casts), so the query is first qualified and
+type-annotated with the Glue-style ``schema``; a column the schema does not know stays untyped and its
+division stays DuckDB's float division. Columns typed ``string`` that hold JSON text
 (requestparameters, responseelements, ...) stay VARCHAR; DuckDB's JSON functions accept VARCHAR.
+Result columns are named as Athena names them (the column or field name, else _col<i>).
 """
 
 from __future__ import annotations
@@ -90,10 +92,8 @@ def to_duckdb(sql: str, schema: Schema | None = None) -> str:
             quote_identifiers=False,
             identify=False,
         )
-    except OptimizeError:
-        if schema:  # a column the schema cannot place: its type, so the translation, would be a guess
-            raise
-        tree = sqlglot.parse_one(sql, read="athena")  # no types to learn anyway; DuckDB resolves names
+    except OptimizeError:  # e.g. bare column names over several tables missing from the schema:
+        tree = sqlglot.parse_one(sql, read="athena")  # no column types to learn; DuckDB resolves names
     tree = annotate_types(tree, schema=schema, dialect="athena")
     tree = _apply_fixes(tree)
     _name_columns_like_athena(tree, user_aliases)
@@ -296,9 +296,9 @@ _MATCHES = {"any_match": (True, True), "all_match": (False, False), "none_match"
 
 
 def fix_array_match(node: exp.Expr) -> exp.Expr:
-    """DuckDB has no any_match / all_match / none_match. Athena's answer is decided by one element
-    result (any TRUE, any FALSE...); otherwise NULL if some result is NULL; an empty array decides
-    nothing. Built from list_transform so NULLs count as in Athena (list_bool_or skips them)."""
+    """DuckDB has no any_match / all_match / none_match. In Athena one deciding element result settles
+    the answer (a TRUE for any_match); failing that, a NULL result gives NULL; else the other answer
+    (so an empty array gives any_match FALSE, all_match TRUE). list_bool_or would skip the NULLs."""
     if not isinstance(node, exp.Anonymous) or str(node.this).lower() not in _MATCHES:
         return node
     decides, answer = _MATCHES[str(node.this).lower()]

@@ -35,40 +35,56 @@ def duckdb_type(column: Column) -> str:
 
 def partition_columns_sql(spec: TableSpec, filename: str = "filename") -> str:
     regex = _sql_string(spec.partition_regex())
-    return ", ".join(f"regexp_extract({filename}, {regex}, {i}) AS {p.name}"
-                     for i, p in enumerate(spec.partitions, start=1))
+    return ", ".join(
+        f"regexp_extract({filename}, {regex}, {i}) AS {p.name}"
+        for i, p in enumerate(spec.partitions, start=1)
+    )
 
 
 def record_select_list(spec: TableSpec, source: str) -> str:
     """``<expr> AS <column>`` for every column, reading the raw JSON value under ``source``."""
     prefix = f"{source}." if source else ""
-    return ", ".join(f'{c.duckdb_select(prefix + chr(34) + c.key + chr(34))} AS "{c.name}"' for c in spec.columns)
+    return ", ".join(
+        f'{c.duckdb_select(prefix + chr(34) + c.key + chr(34))} AS "{c.name}"' for c in spec.columns
+    )
 
 
 def raw_scan_sql(spec: TableSpec, files: list[str]) -> str:
     """SELECT of the Athena-shaped rows (plus ``filename`` and partitions) from raw files."""
     if spec.format == "cloudtrail_json":
         record_type = "STRUCT(" + ", ".join(f'"{c.key}" {c.json_read_type()}' for c in spec.columns) + ")[]"
-        reader = (f"read_json({_sql_list(files)}, format='auto', records=true, filename=true, "
-                  f"maximum_object_size={MAX_OBJECT_SIZE}, columns={{'Records': {_sql_string(record_type)}}})")
+        reader = (
+            f"read_json({_sql_list(files)}, format='auto', records=true, filename=true, "
+            f"maximum_object_size={MAX_OBJECT_SIZE}, columns={{'Records': {_sql_string(record_type)}}})"
+        )
         inner = f"SELECT unnest(Records) AS r, filename FROM {reader}"
-        return (f"SELECT {record_select_list(spec, 'r')}, filename, {partition_columns_sql(spec)} "
-                f"FROM ({inner})")
+        return (
+            f"SELECT {record_select_list(spec, 'r')}, filename, {partition_columns_sql(spec)} FROM ({inner})"
+        )
     if spec.format == "json_lines":
-        columns = "{" + ", ".join(f"{_sql_string(c.key)}: {_sql_string(c.json_read_type())}"
-                                  for c in spec.columns) + "}"
-        reader = (f"read_json({_sql_list(files)}, format='newline_delimited', filename=true, "
-                  f"maximum_object_size={MAX_OBJECT_SIZE}, columns={columns})")
+        columns = (
+            "{"
+            + ", ".join(f"{_sql_string(c.key)}: {_sql_string(c.json_read_type())}" for c in spec.columns)
+            + "}"
+        )
+        reader = (
+            f"read_json({_sql_list(files)}, format='newline_delimited', filename=true, "
+            f"maximum_object_size={MAX_OBJECT_SIZE}, columns={columns})"
+        )
         return f"SELECT {record_select_list(spec, '')}, filename, {partition_columns_sql(spec)} FROM {reader}"
     raise ValueError(f"glue/{spec.name}.yaml: no raw reader for format {spec.format!r}")
 
 
 def parquet_scan_sql(spec: TableSpec, root: Path) -> str:
     """SELECT over the Parquet lake; partitions come from the path as for raw files."""
-    pattern = str(root / spec.partition_template.format(account="*", region="*", day="*/*/*") / spec.file_glob)
+    pattern = str(
+        root / spec.partition_template.format(account="*", region="*", day="*/*/*") / spec.file_glob
+    )
     names = ", ".join(f'"{c.name}"' for c in spec.columns)
-    return (f"SELECT {names}, {partition_columns_sql(spec)} "
-            f"FROM read_parquet({_sql_string(pattern)}, filename=true, union_by_name=true)")
+    return (
+        f"SELECT {names}, {partition_columns_sql(spec)} "
+        f"FROM read_parquet({_sql_string(pattern)}, filename=true, union_by_name=true)"
+    )
 
 
 def empty_scan_sql(spec: TableSpec) -> str:

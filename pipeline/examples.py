@@ -19,11 +19,11 @@ from typing import Any
 
 import yaml
 
+from pipeline.catalog import load_specs
 from pipeline.config import Settings
 from pipeline.detections import Detection
 from pipeline.engines.duckdb import DuckDBEngine
 from pipeline.ingest import ingest_table
-from pipeline.catalog import load_specs
 from pipeline.layout import DEFAULT_ACCOUNT, DEFAULT_REGION, parse_time, write_cloudtrail, write_guardduty
 from pipeline.runner import run_detections
 
@@ -41,8 +41,12 @@ RECORD_DEFAULTS: dict[str, Any] = {
     "managementEvent": True,
     "eventCategory": "Management",
     "userIdentity": {
-        "type": "IAMUser", "principalId": "AIDAEXAMPLEALICE", "arn": f"arn:aws:iam::{DEFAULT_ACCOUNT}:user/alice",
-        "accountId": DEFAULT_ACCOUNT, "accessKeyId": "AKIAEXAMPLEALICE", "userName": "alice",
+        "type": "IAMUser",
+        "principalId": "AIDAEXAMPLEALICE",
+        "arn": f"arn:aws:iam::{DEFAULT_ACCOUNT}:user/alice",
+        "accountId": DEFAULT_ACCOUNT,
+        "accessKeyId": "AKIAEXAMPLEALICE",
+        "userName": "alice",
     },
 }
 

@@ -87,7 +87,9 @@ def _build(detection: Detection, rows: list[dict[str, Any]]) -> Finding:
     rows = sorted(rows, key=lambda r: (str(r["event_time"]), str(r["event_id"])))
     first = rows[0]
     severities = [r.get("severity") for r in rows if r.get("severity")]
-    severity = max(severities, key=("low", "medium", "high", "critical").index) if severities else detection.severity
+    severity = (
+        max(severities, key=("low", "medium", "high", "critical").index) if severities else detection.severity
+    )
     dedup = {k: first.get(k) for k in detection.dedup_key}
     extra = sorted({k for r in rows for k in r} - _CORE)
     context = {k: _varying(rows, k) for k in extra}
@@ -135,6 +137,8 @@ def rows_to_findings(detection: Detection, frame: pd.DataFrame, params: dict[str
     if missing:
         raise DetectionError(f"{detection.path}: query does not return column(s) {', '.join(missing)}")
     rows = [{k: _clean(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+    # The same record can arrive twice (duplicate delivery, a re-exported GuardDuty finding): the latest wins.
+    rows.sort(key=lambda r: (str(r["event_time"]), str(r["event_id"])))
     if not detection.group_by:
         unique = {str(r["event_id"]): r for r in rows}
         return [_build(detection, [r]) for r in unique.values()]

@@ -112,6 +112,9 @@ def discover_partitions(org_client: Any | None, ec2_client: Any | None, s3_clien
     if org_client is not None:
         try:
             org_accounts = _org_accounts(org_client)
+            if not org_accounts:  # an organization always holds its management account
+                notes.append(f"Organizations listed no ACTIVE account for {org_id or 'this caller'}; "
+                             "new member accounts are only found through the bucket")
         except (ClientError, BotoCoreError) as exc:
             notes.append(f"could not list the accounts of organization {org_id or '(unknown)'} "
                          f"({exc}); new member accounts are only found through the bucket")

@@ -126,7 +126,8 @@ def _copy_to_parquet(con: duckdb.DuckDBPyConnection, select_sql: str, out: Path)
 def _lake_select(spec: TableSpec, files: list[Path], source_name: str | None = None) -> str:
     names = ", ".join(f'"{c.name}"' for c in spec.columns)
     source = "filename" if source_name is None else "'" + source_name.replace("'", "''") + "'"
-    return f"SELECT {names}, {source} AS {SOURCE_FILE_COLUMN} FROM ({raw_scan_sql(spec, [str(f) for f in files])})"
+    scan = raw_scan_sql(spec, [str(f) for f in files])
+    return f"SELECT {names}, {source} AS {SOURCE_FILE_COLUMN} FROM ({scan})"
 
 
 def _load_cloudtrail_json(path: Path) -> dict:
@@ -179,7 +180,9 @@ class CloudTrailIngester:
             except duckdb.Error:
                 self._ingest_normalized(partition, path)
         if good:
-            _copy_to_parquet(self.con, _lake_select(self.spec, good), _part_path(self.lake_table, partition, files))
+            _copy_to_parquet(
+                self.con, _lake_select(self.spec, good), _part_path(self.lake_table, partition, files)
+            )
         return good
 
     def _ingest_normalized(self, partition: tuple[str, ...], path: Path) -> None:
@@ -197,7 +200,9 @@ class CloudTrailIngester:
         if norm.records_skipped:
             self.report.warn(f"{path}: skipped {norm.records_skipped} record(s) that are not JSON objects")
         for field_path, count in sorted(norm.fields_dropped.items()):
-            self.report.warn(f"{path}: field {field_path} had an unexpected type in {count} record(s); set to NULL")
+            self.report.warn(
+                f"{path}: field {field_path} had an unexpected type in {count} record(s); set to NULL"
+            )
         if not records:
             self.report.files_empty += 1
             return
@@ -213,8 +218,10 @@ class CloudTrailIngester:
     def _count(self, out: Path, files: list[Path]) -> None:
         escaped = str(out).replace("'", "''")
         rows = self.con.execute(
-            f"SELECT {SOURCE_FILE_COLUMN}, count(*), count(*) FILTER (WHERE eventtime IS NULL OR eventid IS NULL) "
-            f"FROM read_parquet('{escaped}') GROUP BY 1").fetchall()
+            f"SELECT {SOURCE_FILE_COLUMN}, count(*), "
+            "count(*) FILTER (WHERE eventtime IS NULL OR eventid IS NULL) "
+            f"FROM read_parquet('{escaped}') GROUP BY 1"
+        ).fetchall()
         per_file = {name: (count, invalid) for name, count, invalid in rows}
         for path in files:
             count, invalid = per_file.get(str(path), (0, 0))
@@ -231,8 +238,9 @@ class CloudTrailIngester:
                 self.report.skip(path, reason)
 
 
-def _guardduty_partition(spec: TableSpec, partition: tuple[str, ...], files: list[Path], lake: Path,
-                         report: IngestReport) -> None:
+def _guardduty_partition(
+    spec: TableSpec, partition: tuple[str, ...], files: list[Path], lake: Path, report: IngestReport
+) -> None:
     rows: list[dict] = []
     for path in files:
         found = 0
@@ -246,7 +254,9 @@ def _guardduty_partition(spec: TableSpec, partition: tuple[str, ...], files: lis
                 row = {}
                 for column in spec.columns:
                     value = finding.get(column.key)
-                    if column.json or (value is not None and column.type == "string" and not isinstance(value, str)):
+                    if column.json or (
+                        value is not None and column.type == "string" and not isinstance(value, str)
+                    ):
                         value = None if value is None else json.dumps(value, separators=(",", ":"))
                     elif column.type == "double" and value is not None:
                         value = float(value)
@@ -272,8 +282,15 @@ def _guardduty_partition(spec: TableSpec, partition: tuple[str, ...], files: lis
     os.replace(tmp, out)
 
 
-def ingest_table(spec: TableSpec, source: Path, lake: Path, *, days: set[str] | None = None,
-                 con: duckdb.DuckDBPyConnection | None = None, progress: Progress | None = None) -> IngestReport:
+def ingest_table(
+    spec: TableSpec,
+    source: Path,
+    lake: Path,
+    *,
+    days: set[str] | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+    progress: Progress | None = None,
+) -> IngestReport:
     """Ingest the new raw files of one table (``cloudtrail`` or ``guardduty_findings``)."""
     report = IngestReport(table=spec.name)
     groups = discover(source, spec, days)

@@ -31,8 +31,13 @@ def _write_gzip_json(path: Path, payload: str) -> None:
         handle.write(payload.encode("utf-8"))
 
 
-def write_cloudtrail(root: Path, records: Iterable[dict[str, Any]], *, org_id: str | None = "o-exampleorg",
-                     delivery_delay: timedelta = timedelta(minutes=7)) -> list[Path]:
+def write_cloudtrail(
+    root: Path,
+    records: Iterable[dict[str, Any]],
+    *,
+    org_id: str | None = "o-exampleorg",
+    delivery_delay: timedelta = timedelta(minutes=7),
+) -> list[Path]:
     """File records by account, region and delivery time (5-minute batches); returns the files."""
     batches: dict[tuple[str, str, datetime], list[dict[str, Any]]] = defaultdict(list)
     for record in records:
@@ -45,21 +50,27 @@ def write_cloudtrail(root: Path, records: Iterable[dict[str, Any]], *, org_id: s
     for (account, region, batch), batch_records in sorted(batches.items(), key=lambda kv: kv[0]):
         body = json.dumps({"Records": batch_records})
         suffix = hashlib.sha1(body.encode()).hexdigest()[:16]
-        folder = root / "AWSLogs" / (org_id or "") / account / "CloudTrail" / region / batch.strftime("%Y/%m/%d")
+        folder = (
+            root / "AWSLogs" / (org_id or "") / account / "CloudTrail" / region / batch.strftime("%Y/%m/%d")
+        )
         name = f"{account}_CloudTrail_{region}_{batch.strftime('%Y%m%dT%H%MZ')}_{suffix}.json.gz"
         _write_gzip_json(folder / name, body)
         written.append(folder / name)
     return written
 
 
-def write_guardduty(root: Path, findings: Iterable[dict[str, Any]], *,
-                    export_delay: timedelta = timedelta(minutes=5)) -> list[Path]:
+def write_guardduty(
+    root: Path, findings: Iterable[dict[str, Any]], *, export_delay: timedelta = timedelta(minutes=5)
+) -> list[Path]:
     """File findings as GuardDuty's S3 export does: JSON lines per account, region and export time."""
     batches: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
     for finding in findings:
         exported = parse_time(finding["updatedAt"]) + export_delay
-        key = (finding.get("accountId") or DEFAULT_ACCOUNT, finding.get("region") or DEFAULT_REGION,
-               exported.strftime("%Y/%m/%d"))
+        key = (
+            finding.get("accountId") or DEFAULT_ACCOUNT,
+            finding.get("region") or DEFAULT_REGION,
+            exported.strftime("%Y/%m/%d"),
+        )
         batches[key].append(finding)
     written = []
     for (account, region, day), items in sorted(batches.items()):

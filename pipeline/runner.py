@@ -44,22 +44,31 @@ def suppressions_for(settings: Settings | None, detection_id: str) -> list[dict[
     return [r for r in settings["suppressions"] if r.get("detection") in (detection_id, "*", None)]
 
 
-def render_detection(detection: Detection, engine: Engine, start: datetime, end: datetime,
-                     settings: Settings | None = None) -> tuple[str, dict[str, Any]]:
+def render_detection(
+    detection: Detection, engine: Engine, start: datetime, end: datetime, settings: Settings | None = None
+) -> tuple[str, dict[str, Any]]:
     """The detection's SQL for this window and engine, and the parameters it used."""
     overrides = settings.detection_overrides(detection.id) if settings else {}
     params = detection.params(overrides)
     ctx = RenderContext(
-        start=start - timedelta(minutes=detection.lookback_minutes), end=end,
-        table_names=engine.table_names, time_columns=engine.time_columns,
-        params=params, suppressions=suppressions_for(settings, detection.id),
+        start=start - timedelta(minutes=detection.lookback_minutes),
+        end=end,
+        table_names=engine.table_names,
+        time_columns=engine.time_columns,
+        params=params,
+        suppressions=suppressions_for(settings, detection.id),
     )
     return render(detection.sql, ctx, name=str(detection.path)), params
 
 
-def run_detections(engine: Engine, detections: Iterable[Detection], start: datetime, end: datetime,
-                   settings: Settings | None = None,
-                   on_done: Callable[[DetectionRun], None] | None = None) -> RunResult:
+def run_detections(
+    engine: Engine,
+    detections: Iterable[Detection],
+    start: datetime,
+    end: datetime,
+    settings: Settings | None = None,
+    on_done: Callable[[DetectionRun], None] | None = None,
+) -> RunResult:
     """Run each detection; one failing query is recorded and does not stop the others."""
     result = RunResult()
     for detection in detections:
@@ -69,7 +78,11 @@ def run_detections(engine: Engine, detections: Iterable[Detection], start: datet
             answer = engine.query(sql)
             findings = rows_to_findings(detection, answer.frame, params)
             run.rows, run.findings = len(answer.frame), len(findings)
-            run.duration_s, run.bytes_scanned, run.query_id = answer.duration_s, answer.bytes_scanned, answer.query_id
+            run.duration_s, run.bytes_scanned, run.query_id = (
+                answer.duration_s,
+                answer.bytes_scanned,
+                answer.query_id,
+            )
             result.findings.extend(findings)
         except EngineError as exc:
             run.error = str(exc)

@@ -121,8 +121,10 @@ def _macros(ctx: RenderContext) -> dict[str, Callable[..., Sql]]:
         prefix = f"{identifier(alias)}." if alias else ""
         days = sql_literal(partition_days(ctx.start, ctx.end))
         time_col = prefix + ctx.time_columns[table]
-        return Sql(f"({prefix}day IN {days} AND {time_col} >= {sql_literal(iso_utc(ctx.start))} "
-                   f"AND {time_col} < {sql_literal(iso_utc(ctx.end))})")
+        return Sql(
+            f"({prefix}day IN {days} AND {time_col} >= {sql_literal(iso_utc(ctx.start))} "
+            f"AND {time_col} < {sql_literal(iso_utc(ctx.end))})"
+        )
 
     def suppressions() -> Sql:
         clauses = []

@@ -47,8 +47,9 @@ def lake_for(settings: Settings, source: str) -> Path:
     return settings.data_dir / "lake" / f"{slug}-{digest}"
 
 
-def local_root(settings: Settings, source: str, days: list[str] | None,
-               progress: Progress | None = None) -> Path:
+def local_root(
+    settings: Settings, source: str, days: list[str] | None, progress: Progress | None = None
+) -> Path:
     """A local folder with the bucket layout: the source itself, or a synced copy of an S3 source."""
     if source.startswith("s3://"):
         import boto3
@@ -56,8 +57,13 @@ def local_root(settings: Settings, source: str, days: list[str] | None,
         from pipeline.s3source import sync_source
 
         dest = settings.data_dir / "s3cache" / source.removeprefix("s3://").strip("/").replace("/", "_")
-        sync_source(source, dest, days or [], boto3.client("s3"),
-                    progress=(lambda d, t: progress("sync", d, t)) if progress else None)
+        sync_source(
+            source,
+            dest,
+            days or [],
+            boto3.client("s3"),
+            progress=(lambda d, t: progress("sync", d, t)) if progress else None,
+        )
         return dest
     root = Path(source)
     if not root.is_dir():
@@ -65,8 +71,9 @@ def local_root(settings: Settings, source: str, days: list[str] | None,
     return root
 
 
-def ingest(settings: Settings, source: str, days: list[str] | None = None,
-           progress: Progress | None = None) -> tuple[Path, list[IngestReport]]:
+def ingest(
+    settings: Settings, source: str, days: list[str] | None = None, progress: Progress | None = None
+) -> tuple[Path, list[IngestReport]]:
     """Bring new raw files of ``source`` (only ``days`` when given) into its Parquet lake."""
     root = local_root(settings, source, days, progress)
     lake = lake_for(settings, source)
@@ -90,12 +97,20 @@ def open_engine(settings: Settings, lake: Path | None = None) -> Engine:
     if lake is None:
         lake = lake_for(settings, settings.source)
     duck = settings["duckdb"]
-    return DuckDBEngine(lake, threads=int(duck.get("threads") or 0), memory_limit=str(duck.get("memory_limit") or ""))
+    return DuckDBEngine(
+        lake, threads=int(duck.get("threads") or 0), memory_limit=str(duck.get("memory_limit") or "")
+    )
 
 
-def detect(settings: Settings, source: str, start: datetime, end: datetime, ids: list[str] | None = None,
-           progress: Progress | None = None,
-           on_done: Callable[[DetectionRun], None] | None = None) -> DetectOutcome:
+def detect(
+    settings: Settings,
+    source: str,
+    start: datetime,
+    end: datetime,
+    ids: list[str] | None = None,
+    progress: Progress | None = None,
+    on_done: Callable[[DetectionRun], None] | None = None,
+) -> DetectOutcome:
     """Run the chosen detections (all by default) over ``[start, end)`` of ``source``."""
     if start >= end:
         raise ConfigError(f"--start {start.isoformat()} is not before --end {end.isoformat()}")
@@ -104,7 +119,9 @@ def detect(settings: Settings, source: str, start: datetime, end: datetime, ids:
     if settings.engine == "athena":
         engine = open_engine(settings)
         try:
-            return DetectOutcome(run_detections(engine, chosen, start, end, settings, on_done), engine="athena")
+            return DetectOutcome(
+                run_detections(engine, chosen, start, end, settings, on_done), engine="athena"
+            )
         finally:
             engine.close()
     lake, reports = ingest(settings, source, partition_days(start, end), progress)

@@ -14,7 +14,9 @@ CASES = [(d, c) for d in DETECTIONS.values() for c in load_cases(d.id)]
 @pytest.mark.parametrize(("detection", "case"), CASES, ids=[f"{d.id}:{c.get('name')}" for d, c in CASES])
 def test_example(detection, case, tmp_path):
     result = run_case(detection, case, tmp_path)
-    assert result.ok, f"{detection.id} / {result.case}: {'; '.join(result.problems)} (reported {result.reported})"
+    assert result.ok, (
+        f"{detection.id} / {result.case}: {'; '.join(result.problems)} (reported {result.reported})"
+    )
 
 
 @pytest.mark.parametrize("detection_id", sorted(DETECTIONS))

@@ -109,6 +109,8 @@ def test_integer_division_of_bigint_expressions(con):
                  from_iso8601_timestamp(eventtime)) / 60 FROM events"""
     assert first(con, sql) == (0, 2)
     assert run(con, "SELECT count(*) / 2 FROM events") == [(1,)]
+    # exact past 2**53, where dividing as DOUBLE and truncating is off by one
+    assert run(con, "SELECT CAST(9007199254740993 AS BIGINT) / 1") == [(9007199254740993,)]
 
 
 def test_integer_division_by_zero_fails_like_athena(con):
@@ -409,3 +411,8 @@ def test_result_columns_are_named_like_athena(con):
 def test_translation_without_schema_still_applies_untyped_fixes(con):
     sql = "SELECT json_extract_scalar(requestparameters, '$.obj'), 7 / 2 FROM events WHERE eventid = 'e1'"
     assert con.execute(to_duckdb(sql)).fetchall() == [(None, 3)]
+
+
+def test_translation_without_schema_of_unqualified_unnest(con):
+    sql = "SELECT arn FROM events CROSS JOIN UNNEST(transform(resources, x -> x.arn)) AS r(arn) ORDER BY 1"
+    assert con.execute(to_duckdb(sql)).fetchall() == [("arn:aws:s3:::b1",), ("arn:aws:s3:::b1/k",)]

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.catalog import LOGICAL_TABLES, TableSpec, load_specs
-from pipeline.dialect import to_duckdb
+from pipeline.dialect import configure_connection, to_duckdb
 from pipeline.duckdb_views import empty_scan_sql, parquet_scan_sql
 from pipeline.engines.base import EngineError, QueryResult
 
@@ -25,12 +25,18 @@ class DuckDBEngine:
 
     name = "duckdb"
 
-    def __init__(self, lake: Path, specs: dict[str, TableSpec] | None = None, *, threads: int = 0,
-                 memory_limit: str = "") -> None:
+    def __init__(
+        self,
+        lake: Path,
+        specs: dict[str, TableSpec] | None = None,
+        *,
+        threads: int = 0,
+        memory_limit: str = "",
+    ) -> None:
         self.lake = Path(lake)
         self.specs = specs or load_specs()
         self.con = duckdb.connect()
-        self.con.execute("SET TimeZone='UTC'")
+        configure_connection(self.con)
         if threads:
             self.con.execute(f"SET threads={int(threads)}")
         if memory_limit:
@@ -46,7 +52,9 @@ class DuckDBEngine:
         return {logical: self.specs[physical[1]].time_column for logical, physical in LOGICAL_TABLES.items()}
 
     def schema(self) -> dict[str, dict[str, str]]:
-        return {logical: self.specs[physical[1]].sqlglot_schema() for logical, physical in LOGICAL_TABLES.items()}
+        return {
+            logical: self.specs[physical[1]].sqlglot_schema() for logical, physical in LOGICAL_TABLES.items()
+        }
 
     def refresh(self) -> None:
         """(Re)create the views, e.g. after an ingest added the first files of a table."""
@@ -71,8 +79,9 @@ class DuckDBEngine:
         except duckdb.Error as exc:
             first_line = str(exc).splitlines()[0]
             raise EngineError(f"duckdb: query failed: {first_line}") from exc
-        return QueryResult(frame=frame, engine=self.name, duration_s=time.perf_counter() - started,
-                           extra={"sql": translated})
+        return QueryResult(
+            frame=frame, engine=self.name, duration_s=time.perf_counter() - started, extra={"sql": translated}
+        )
 
     def close(self) -> None:
         self.con.close()
