@@ -37,8 +37,8 @@ def progress_bar() -> Iterator[Any]:
 
 def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
     out = Table(title=title, title_justify="left")
-    for name in columns:
-        out.add_column(name, overflow="fold")
+    for index, name in enumerate(columns):
+        out.add_column(name, overflow="fold", no_wrap=index == 0)
     for row in rows:
         out.add_row(*("" if v is None else str(v) for v in row))
     return out

@@ -37,11 +37,20 @@ class RunResult:
         return [r for r in self.runs if r.error]
 
 
-def suppressions_for(settings: Settings | None, detection_id: str) -> list[dict[str, Any]]:
-    """Suppression rules (``[[suppressions]]`` with detection, column, values) for one detection."""
+def suppressions_for(settings: Settings | None, detection: Detection) -> list[dict[str, Any]]:
+    """Suppression rules (``[[suppressions]]``: detection, column, values, optional table) for one detection.
+
+    A rule naming ``"*"`` (or no detection) applies to every detection that reads its table
+    (``cloudtrail`` unless it says otherwise), so a CloudTrail column never reaches a GuardDuty query.
+    """
     if settings is None:
         return []
-    return [r for r in settings["suppressions"] if r.get("detection") in (detection_id, "*", None)]
+    rules = []
+    for rule in settings["suppressions"]:
+        target = rule.get("detection", "*")
+        if target == detection.id or (target == "*" and rule.get("table", "cloudtrail") in detection.tables):
+            rules.append(rule)
+    return rules
 
 
 def render_detection(
@@ -56,7 +65,7 @@ def render_detection(
         table_names=engine.table_names,
         time_columns=engine.time_columns,
         params=params,
-        suppressions=suppressions_for(settings, detection.id),
+        suppressions=suppressions_for(settings, detection),
     )
     return render(detection.sql, ctx, name=str(detection.path)), params
 

@@ -22,7 +22,7 @@ from typing import Any
 # The two trees the tables read. CloudTrail-Digest/ (integrity digests) and CloudTrail-Insight/
 # sit beside CloudTrail/ under each account and are not event data.
 SERVICES = ("CloudTrail", "GuardDuty")
-_ORG_DIR = re.compile(r"^o-[a-z0-9]{10,32}$")
+_ORG_DIR = re.compile(r"^o-[a-z0-9]+$")  # organization ids: "o-" + lower-case letters and digits
 _DAY = re.compile(r"^(\d{4})[/-](\d{2})[/-](\d{2})$")
 
 ProgressCallback = Callable[[int, int], None]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import uuid
 from dataclasses import dataclass, field
 
 from .records import UPPER_ALNUM
@@ -133,16 +134,24 @@ class Org:
     def sso_role(self, account: str, permission_set: str) -> tuple[str, str]:
         """(role name, IAM path) of the role IAM Identity Center provisions for a permission set."""
         suffix = self.stable("", 16, account, permission_set, alphabet="0123456789abcdef")
-        return (f"AWSReservedSSO_{permission_set}_{suffix}",
-                f"/aws-reserved/sso.amazonaws.com/{SSO_REGION}/")
+        return (f"AWSReservedSSO_{permission_set}_{suffix}", f"/aws-reserved/sso.amazonaws.com/{SSO_REGION}/")
 
 
 _PEOPLE = [
-    ("maria.garcia", 1, "admin"), ("tom.becker", 1, "admin"), ("aisha.khan", 0, "admin"),
-    ("liam.oconnor", 0, "developer"), ("sofia.rossi", 1, "developer"), ("kenji.watanabe", 11, "developer"),
-    ("chloe.martin", 11, "developer"), ("david.cohen", -5, "developer"), ("emily.nguyen", -5, "developer"),
-    ("raj.patel", -5, "developer"), ("olivia.smith", 11, "readonly"), ("noah.fischer", 1, "readonly"),
-    ("grace.lee", -5, "readonly"), ("lucas.silva", 0, "admin"),
+    ("maria.garcia", 1, "admin"),
+    ("tom.becker", 1, "admin"),
+    ("aisha.khan", 0, "admin"),
+    ("liam.oconnor", 0, "developer"),
+    ("sofia.rossi", 1, "developer"),
+    ("kenji.watanabe", 11, "developer"),
+    ("chloe.martin", 11, "developer"),
+    ("david.cohen", -5, "developer"),
+    ("emily.nguyen", -5, "developer"),
+    ("raj.patel", -5, "developer"),
+    ("olivia.smith", 11, "readonly"),
+    ("noah.fischer", 1, "readonly"),
+    ("grace.lee", -5, "readonly"),
+    ("lucas.silva", 0, "admin"),
 ]
 
 
@@ -150,11 +159,11 @@ def _ip(rng: random.Random, first: tuple[int, ...]) -> str:
     return f"{rng.choice(first)}.{rng.randint(1, 254)}.{rng.randint(1, 254)}.{rng.randint(2, 250)}"
 
 
-def _pool(org_seed: int, ids_rng: random.Random, account: Account, region: str, scale: int) -> RegionPool:
-    r = ids_rng
+def _pool(r: random.Random, account: Account, region: str, scale: int) -> RegionPool:
+    """Resource names for one account and region; ``scale`` grows busy places (more instances, apps)."""
 
     def hx(prefix: str, n: int = 17) -> str:
-        return prefix + "%0*x" % (n, r.getrandbits(4 * n))
+        return f"{prefix}{r.getrandbits(4 * n):0{n}x}"
 
     env = account.name.split("-")[-1]
     apps = ["orders", "payments", "catalog", "search", "notifications", "auth", "reports", "ingest"]
@@ -165,9 +174,7 @@ def _pool(org_seed: int, ids_rng: random.Random, account: Account, region: str, 
         functions=[f"{env}-{a}-{fn}" for a in apps[: 2 + scale] for fn in ("handler", "worker")],
         stacks=[f"{env}-{a}-stack" for a in apps[: 2 + scale]] + [f"{env}-network", f"{env}-observability"],
         clusters=[f"{env}-cluster", f"{env}-batch"],
-        keys=["%08x-%04x-4%03x-%04x-%012x" % (r.getrandbits(32), r.getrandbits(16), r.getrandbits(12),
-                                              0x8000 | r.getrandbits(14), r.getrandbits(48))
-              for _ in range(3)],
+        keys=[str(uuid.UUID(int=r.getrandbits(128), version=4)) for _ in range(3)],
         secrets=[f"{env}/{a}/db-credentials" for a in apps[:3]] + [f"{env}/shared/api-token"],
         params=[f"/{env}/{a}/config" for a in apps[:4]] + [f"/{env}/shared/feature-flags"],
         sgs=[hx("sg-") for _ in range(6)],
@@ -176,11 +183,13 @@ def _pool(org_seed: int, ids_rng: random.Random, account: Account, region: str, 
         tables=[f"{env}-{a}" for a in apps[:4]],
         log_groups=[f"/aws/lambda/{env}-{a}-handler" for a in apps[:4]] + [f"/ecs/{env}-cluster"],
         dbs=[f"{env}-{a}-db" for a in apps[:2]],
-        nat_ips=[_ip(r, (3, 18, 34, 44, 52, 54)) if region != "ap-southeast-2" else _ip(r, (13, 52, 54))
-                 for _ in range(2)],
+        nat_ips=[
+            _ip(r, (3, 18, 34, 44, 52, 54)) if region != "ap-southeast-2" else _ip(r, (13, 52, 54))
+            for _ in range(2)
+        ],
         vpce=hx("vpce-"),
         private_net=f"10.{second}.",
-        detector="%032x" % r.getrandbits(128),
+        detector=f"{r.getrandbits(128):032x}",
     )
 
 
@@ -191,7 +200,7 @@ def build_org(seed: int) -> Org:
 
     def account_id() -> str:
         while True:
-            got = "%012d" % rng.randrange(10**11, 10**12)
+            got = f"{rng.randrange(10**11, 10**12):012d}"
             if got not in used:
                 used.add(got)
                 return got
@@ -208,23 +217,50 @@ def build_org(seed: int) -> Org:
     for acct in accounts:
         for i, region in enumerate(REGIONS):
             s = scale[acct.role] if acct.region_weights[i] >= 0.3 else 1
-            pools[(acct.id, region)] = _pool(seed, rng, acct, region, s)
+            pools[(acct.id, region)] = _pool(rng, acct, region, s)
     short = org_id[2:8]
     buckets = {
         accounts[0].id: [f"{short}-billing-reports", f"{short}-org-terraform-state"],
-        accounts[1].id: [f"{short}-org-cloudtrail-logs", f"{short}-guardduty-findings", f"{short}-security-tools"],
-        accounts[2].id: [f"{short}-prod-assets", f"{short}-prod-uploads", f"{short}-prod-backups",
-                         f"{short}-prod-static-site", f"{short}-prod-data-lake"],
+        accounts[1].id: [
+            f"{short}-org-cloudtrail-logs",
+            f"{short}-guardduty-findings",
+            f"{short}-security-tools",
+        ],
+        accounts[2].id: [
+            f"{short}-prod-assets",
+            f"{short}-prod-uploads",
+            f"{short}-prod-backups",
+            f"{short}-prod-static-site",
+            f"{short}-prod-data-lake",
+        ],
         accounts[3].id: [f"{short}-staging-assets", f"{short}-staging-uploads", f"{short}-staging-artifacts"],
     }
     office = {1: (185, 91, 62), 0: (81, 86, 31), -5: (73, 98, 108), 11: (101, 110, 124)}
-    people = [Person(n, f"{n}@{EMAIL_DOMAIN}", tz, _ip(rng, office[tz]), persona) for n, tz, persona in _PEOPLE]
-    org = Org(seed=seed, id=org_id, accounts=accounts, regions=REGIONS, pools=pools, buckets=buckets,
-              people=people, iam_users=[], vendor_account="%012d" % rng.randrange(10**11, 10**12),
-              ci_ips=[_ip(rng, (4, 20, 40, 52, 172)) for _ in range(24)],
-              vendor_ips=[_ip(rng, (3, 18, 34, 54)) for _ in range(6)])
+    people = [
+        Person(n, f"{n}@{EMAIL_DOMAIN}", tz, _ip(rng, office[tz]), persona) for n, tz, persona in _PEOPLE
+    ]
+    org = Org(
+        seed=seed,
+        id=org_id,
+        accounts=accounts,
+        regions=REGIONS,
+        pools=pools,
+        buckets=buckets,
+        people=people,
+        iam_users=[],
+        vendor_account=f"{rng.randrange(10**11, 10**12):012d}",
+        ci_ips=[_ip(rng, (4, 20, 40, 52, 172)) for _ in range(24)],
+        vendor_ips=[_ip(rng, (3, 18, 34, 54)) for _ in range(6)],
+    )
     mgmt = accounts[0].id
     for name, tz in (("finops.reporting", 0), ("it.helpdesk", 1), ("backup.operator", -5)):
-        org.iam_users.append(IamUser(name, org.stable("AIDA", 17, mgmt, name), org.stable("AKIA", 16, mgmt, name),
-                                     _ip(rng, office[tz]), tz))
+        org.iam_users.append(
+            IamUser(
+                name,
+                org.stable("AIDA", 17, mgmt, name),
+                org.stable("AKIA", 16, mgmt, name),
+                _ip(rng, office[tz]),
+                tz,
+            )
+        )
     return org

@@ -17,8 +17,15 @@ ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 LOWER_ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 #: Services whose API lives on one global endpoint; the brief files their calls under us-east-1.
-GLOBAL_SOURCES = frozenset({"iam.amazonaws.com", "sts.amazonaws.com", "organizations.amazonaws.com",
-                            "signin.amazonaws.com", "ce.amazonaws.com"})
+GLOBAL_SOURCES = frozenset(
+    {
+        "iam.amazonaws.com",
+        "sts.amazonaws.com",
+        "organizations.amazonaws.com",
+        "signin.amazonaws.com",
+        "ce.amazonaws.com",
+    }
+)
 
 #: The errorCode a service returns when a caller lacks permission (what access_denied_burst counts).
 ACCESS_CODE = {
@@ -31,12 +38,12 @@ ACCESS_CODE = {
     "ecr.amazonaws.com": "AccessDeniedException",
     "logs.amazonaws.com": "AccessDeniedException",
     "dynamodb.amazonaws.com": "AccessDeniedException",
-    "guardduty.amazonaws.com": "AccessDeniedException",
     "tagging.amazonaws.com": "AccessDeniedException",
     "ce.amazonaws.com": "AccessDeniedException",
 }
-ACCESS_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
-                          "Client.UnauthorizedOperation"})
+ACCESS_CODES = frozenset(
+    {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Client.UnauthorizedOperation"}
+)
 
 _ERROR_TEXT = {
     "ThrottlingException": "Rate exceeded",
@@ -48,7 +55,7 @@ _ERROR_TEXT = {
     "ParameterNotFound": "",
     "NoSuchBucketPolicy": "The bucket policy does not exist",
     "NoSuchPublicAccessBlockConfiguration": "The public access block configuration was not found",
-    "ServerSideEncryptionConfigurationNotFoundError": "The server side encryption configuration was not found",
+    "ServerSideEncryptionConfigurationNotFoundError": "The server side encryption configuration is missing",
     "Client.InvalidInstanceID.NotFound": "The instance ID '{res}' does not exist",
     "InvalidParameterValueException": "The provided parameter is not valid.",
     "ClusterNotFoundException": "Cluster not found.",
@@ -69,12 +76,18 @@ def iso_ms(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{int((ts - whole) * 1000):03d}Z"
 
 
-def java_date(ts: int) -> str:
-    """The 'Nov 1, 2026 1:33:28 PM' style IAM uses in responseElements (e.g. accessKey.createDate)."""
+def java_date(ts: int, comma: bool = False) -> str:
+    """The 'Nov 1, 2026 1:33:28 PM' style IAM and STS use in responseElements.
+
+    IAM writes it without a comma after the year (accessKey.createDate); STS credentials'
+    expiration has one ('Aug 2, 2024, 8:45:00 AM').
+    """
     t = time.gmtime(ts)
     hour = t.tm_hour % 12 or 12
-    return f"{time.strftime('%b', t)} {t.tm_mday}, {t.tm_year} {hour}:{t.tm_min:02d}:{t.tm_sec:02d} " + (
-        "AM" if t.tm_hour < 12 else "PM")
+    sep = ", " if comma else " "
+    return f"{time.strftime('%b', t)} {t.tm_mday}, {t.tm_year}{sep}{hour}:{t.tm_min:02d}:{t.tm_sec:02d} " + (
+        "AM" if t.tm_hour < 12 else "PM"
+    )
 
 
 class Ids:
@@ -85,11 +98,11 @@ class Ids:
 
     def uuid(self) -> str:
         """A version-4 UUID string (eventID, requestID) built from the rng, not from os.urandom."""
-        h = "%032x" % self.rng.getrandbits(128)
+        h = f"{self.rng.getrandbits(128):032x}"
         return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
 
     def hex(self, n: int) -> str:
-        return "%0*x" % (n, self.rng.getrandbits(4 * n))
+        return f"{self.rng.getrandbits(4 * n):0{n}x}"
 
     def upper(self, n: int) -> str:
         return "".join(self.rng.choices(UPPER_ALNUM, k=n))
@@ -117,23 +130,45 @@ class Ids:
 # --------------------------------------------------------------------------- identities
 
 
-def iam_user_identity(account: str, user: str, principal_id: str, access_key: str | None = None,
-                      console_session: bool = False, created: str | None = None) -> dict[str, Any]:
+def iam_user_identity(
+    account: str,
+    user: str,
+    principal_id: str,
+    access_key: str | None = None,
+    console_session: bool = False,
+    created: str | None = None,
+) -> dict[str, Any]:
     """userIdentity of an IAM user; console sessions carry temporary ASIA keys and a sessionContext."""
-    ident: dict[str, Any] = {"type": "IAMUser", "principalId": principal_id,
-                             "arn": f"arn:aws:iam::{account}:user/{user}", "accountId": account}
+    ident: dict[str, Any] = {
+        "type": "IAMUser",
+        "principalId": principal_id,
+        "arn": f"arn:aws:iam::{account}:user/{user}",
+        "accountId": account,
+    }
     if access_key is not None:
         ident["accessKeyId"] = access_key
     ident["userName"] = user
     if console_session:
-        ident["sessionContext"] = {"sessionIssuer": {}, "webIdFederationData": {},
-                                   "attributes": {"creationDate": created, "mfaAuthenticated": "true"}}
+        ident["sessionContext"] = {
+            "sessionIssuer": {},
+            "webIdFederationData": {},
+            "attributes": {"creationDate": created, "mfaAuthenticated": "true"},
+        }
     return ident
 
 
-def assumed_role_identity(account: str, role: str, role_id: str, session: str, access_key: str,
-                          created: str, *, path: str = "/", mfa: bool = False,
-                          invoked_by: str | None = None) -> dict[str, Any]:
+def assumed_role_identity(
+    account: str,
+    role: str,
+    role_id: str,
+    session: str,
+    access_key: str,
+    created: str,
+    *,
+    path: str = "/",
+    mfa: bool = False,
+    invoked_by: str | None = None,
+) -> dict[str, Any]:
     """userIdentity of an assumed-role session (SSO, CI, service-linked roles, workloads)."""
     ident: dict[str, Any] = {
         "type": "AssumedRole",
@@ -142,9 +177,13 @@ def assumed_role_identity(account: str, role: str, role_id: str, session: str, a
         "accountId": account,
         "accessKeyId": access_key,
         "sessionContext": {
-            "sessionIssuer": {"type": "Role", "principalId": role_id,
-                              "arn": f"arn:aws:iam::{account}:role{path}{role}",
-                              "accountId": account, "userName": role},
+            "sessionIssuer": {
+                "type": "Role",
+                "principalId": role_id,
+                "arn": f"arn:aws:iam::{account}:role{path}{role}",
+                "accountId": account,
+                "userName": role,
+            },
             "webIdFederationData": {},
             "attributes": {"creationDate": created, "mfaAuthenticated": "true" if mfa else "false"},
         },
@@ -154,17 +193,28 @@ def assumed_role_identity(account: str, role: str, role_id: str, session: str, a
     return ident
 
 
-def root_identity(account: str, access_key: str | None = None, invoked_by: str | None = None,
-                  mfa: bool | None = None, created: str | None = None) -> dict[str, Any]:
+def root_identity(
+    account: str,
+    access_key: str | None = None,
+    invoked_by: str | None = None,
+    mfa: bool | None = None,
+    created: str | None = None,
+) -> dict[str, Any]:
     """userIdentity of the root user; invokedBy marks calls an AWS service made on root's behalf."""
-    ident: dict[str, Any] = {"type": "Root", "principalId": account, "arn": f"arn:aws:iam::{account}:root",
-                             "accountId": account}
+    ident: dict[str, Any] = {
+        "type": "Root",
+        "principalId": account,
+        "arn": f"arn:aws:iam::{account}:root",
+        "accountId": account,
+    }
     if access_key is not None:
         ident["accessKeyId"] = access_key
     if mfa is not None:
-        ident["sessionContext"] = {"sessionIssuer": {}, "webIdFederationData": {},
-                                   "attributes": {"creationDate": created,
-                                                  "mfaAuthenticated": "true" if mfa else "false"}}
+        ident["sessionContext"] = {
+            "sessionIssuer": {},
+            "webIdFederationData": {},
+            "attributes": {"creationDate": created, "mfaAuthenticated": "true" if mfa else "false"},
+        }
     if invoked_by:
         ident["invokedBy"] = invoked_by
     return ident
@@ -195,9 +245,11 @@ def tls(source: str, region: str, modern: bool = True) -> dict[str, str]:
     key = (source, region, modern)
     got = _TLS_CACHE.get(key)
     if got is None:
-        got = {"tlsVersion": "TLSv1.3" if modern else "TLSv1.2",
-               "cipherSuite": "TLS_AES_128_GCM_SHA256" if modern else "ECDHE-RSA-AES128-GCM-SHA256",
-               "clientProvidedHostHeader": host(source, region)}
+        got = {
+            "tlsVersion": "TLSv1.3" if modern else "TLSv1.2",
+            "cipherSuite": "TLS_AES_128_GCM_SHA256" if modern else "ECDHE-RSA-AES128-GCM-SHA256",
+            "clientProvidedHostHeader": host(source, region),
+        }
         _TLS_CACHE[key] = got
     return got
 
@@ -210,39 +262,75 @@ def error_message(code: str, ident: dict[str, Any], source: str, name: str, reso
         if code.startswith("Client."):
             return "You are not authorized to perform this operation. User: " + (
                 f"{who} is not authorized to perform: {action} on resource: {resource} because no "
-                f"identity-based policy allows the {action} action.")
-        return (f"User: {who} is not authorized to perform: {action} on resource: {resource} because no "
-                f"identity-based policy allows the {action} action")
+                f"identity-based policy allows the {action} action."
+            )
+        return (
+            f"User: {who} is not authorized to perform: {action} on resource: {resource} because no "
+            f"identity-based policy allows the {action} action"
+        )
     return _ERROR_TEXT.get(code, "An error occurred").format(res=resource)
 
 
-def make_record(ids: Ids, *, ts: int, source: str, name: str, region: str, account: str,
-                identity: dict[str, Any], ip: str, agent: str, read_only: bool,
-                params: dict[str, Any] | None = None, response: dict[str, Any] | None = None,
-                error: str | None = None, error_msg: str | None = None, event_type: str = "AwsApiCall",
-                additional: dict[str, Any] | None = None, resources: list[dict[str, str]] | None = None,
-                console: bool = False, version: str = "1.10", tls_details: bool = True,
-                service_details: dict[str, Any] | None = None, vpce: str | None = None,
-                shared_id: str | None = None) -> dict[str, Any]:
+def make_record(
+    ids: Ids,
+    *,
+    ts: int,
+    source: str,
+    name: str,
+    region: str,
+    account: str,
+    identity: dict[str, Any],
+    ip: str,
+    agent: str,
+    read_only: bool,
+    params: dict[str, Any] | None = None,
+    response: dict[str, Any] | None = None,
+    error: str | None = None,
+    error_msg: str | None = None,
+    event_type: str = "AwsApiCall",
+    additional: dict[str, Any] | None = None,
+    resources: list[dict[str, str]] | None = None,
+    console: bool = False,
+    version: str = "1.10",
+    tls_details: bool = True,
+    service_details: dict[str, Any] | None = None,
+    vpce: str | None = None,
+    shared_id: str | None = None,
+) -> dict[str, Any]:
     """One CloudTrail record with keys in CloudTrail's own order.
 
     S3 calls get S3-style request ids and additionalEventData; AwsServiceEvent records carry
     serviceEventDetails and no tlsDetails, as real ones do.
     """
     is_s3 = source == "s3.amazonaws.com"
-    rec: dict[str, Any] = {"eventVersion": version, "userIdentity": identity, "eventTime": iso(ts),
-                           "eventSource": source, "eventName": name, "awsRegion": region,
-                           "sourceIPAddress": ip, "userAgent": agent}
+    rec: dict[str, Any] = {
+        "eventVersion": version,
+        "userIdentity": identity,
+        "eventTime": iso(ts),
+        "eventSource": source,
+        "eventName": name,
+        "awsRegion": region,
+        "sourceIPAddress": ip,
+        "userAgent": agent,
+    }
     if error is not None:
         rec["errorCode"] = error
-        rec["errorMessage"] = error_msg if error_msg is not None else error_message(
-            error, identity, source, name)
+        rec["errorMessage"] = (
+            error_msg if error_msg is not None else error_message(error, identity, source, name)
+        )
+    elif error_msg is not None:  # failed console sign-ins carry a message but no errorCode
+        rec["errorMessage"] = error_msg
     rec["requestParameters"] = params
     rec["responseElements"] = response
     if is_s3 and additional is None and event_type == "AwsApiCall":
-        additional = {"SignatureVersion": "SigV4", "CipherSuite": "TLS_AES_128_GCM_SHA256",
-                      "bytesTransferredIn": 0, "AuthenticationMethod": "AuthHeader",
-                      "x-amz-id-2": ids.amz_id_2(), "bytesTransferredOut": 0}
+        additional = {
+            "SignatureVersion": "SigV4",
+            "CipherSuite": "TLS_AES_128_GCM_SHA256",
+            "bytesTransferredIn": 0,
+            "AuthenticationMethod": "AuthHeader",
+            "x-amz-id-2": ids.amz_id_2(),
+            "bytesTransferredOut": 0,
+        }
     if additional is not None:
         rec["additionalEventData"] = additional
     if event_type != "AwsServiceEvent" or params is not None:
@@ -261,8 +349,12 @@ def make_record(ids: Ids, *, ts: int, source: str, name: str, region: str, accou
     if service_details is not None:
         rec["serviceEventDetails"] = service_details
     rec["eventCategory"] = "Management"
-    if tls_details and event_type != "AwsServiceEvent" and not ip.endswith("amazonaws.com") \
-            and ip != "AWS Internal":
+    if (
+        tls_details
+        and event_type != "AwsServiceEvent"
+        and not ip.endswith("amazonaws.com")
+        and ip != "AWS Internal"
+    ):
         rec["tlsDetails"] = tls(source, region, modern=not vpce)
     if console:
         rec["sessionCredentialFromConsole"] = "true"

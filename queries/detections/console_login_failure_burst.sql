@@ -21,7 +21,8 @@ parameters:
   window_minutes: 10
 */
 WITH failures AS (
-  SELECT
+  -- DISTINCT: a record delivered twice (CloudTrail may) is one sign-in attempt, not two.
+  SELECT DISTINCT
     eventid AS event_id,
     eventtime AS event_time,
     CAST(to_unixtime(from_iso8601_timestamp(eventtime)) AS BIGINT) AS ts,

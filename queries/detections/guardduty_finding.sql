@@ -9,7 +9,8 @@ description: >
   comes from the finding: 7 and above high, 4 and above medium, else low. A finding GuardDuty
   updated several times in the window is reported once, in its latest version. The principal is
   the resource the finding is about (IAM user name, instance id, cluster, function, database
-  or bucket); threat_purpose is the ATT&CK-like first part of the finding type.
+  or bucket); source_ip is the remote address GuardDuty saw (API caller, prober, or the peer of
+  a network connection); threat_purpose is the first part of the finding type (Recon, ...).
 runbook: >
   Open the finding in the GuardDuty console (finding_type, event_id) and follow AWS's
   remediation guide for its type. For credential findings (IAMUser/...), disable the access key

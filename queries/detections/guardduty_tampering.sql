@@ -31,7 +31,8 @@ SELECT
   sourceipaddress AS source_ip,
   eventname AS event_name,
   json_extract_scalar(requestparameters, '$.detectorId') AS detector_id,
-  json_extract_scalar(requestparameters, '$.name') AS target_name,
+  coalesce(json_extract_scalar(requestparameters, '$.name'),
+           json_extract_scalar(requestparameters, '$.filterName')) AS target_name,
   errorcode AS error_code,
   errormessage AS error_message,
   requestparameters AS request_parameters,
@@ -43,10 +44,8 @@ WHERE {{ window() }}
     eventname IN ('DeleteDetector', 'DisassociateFromMasterAccount', 'DisassociateFromAdministratorAccount',
                   'DeleteMembers', 'DisassociateMembers', 'StopMonitoringMembers',
                   'CreateIPSet', 'UpdateIPSet', 'DeletePublishingDestination')
-    -- enable is a JSON boolean; lower() also accepts a recorded string "false"
-    OR (eventname = 'UpdateDetector'
-        AND lower(json_extract_scalar(requestparameters, '$.enable')) = 'false')
-    OR (eventname IN ('CreateFilter', 'UpdateFilter')
-        AND upper(json_extract_scalar(requestparameters, '$.action')) = 'ARCHIVE')
+    -- enable is a JSON boolean; json_extract_scalar gives 'false' for it and for a string "false"
+    OR (eventname = 'UpdateDetector' AND json_extract_scalar(requestparameters, '$.enable') = 'false')
+    OR (eventname IN ('CreateFilter', 'UpdateFilter') AND json_extract_scalar(requestparameters, '$.action') = 'ARCHIVE')
   )
   {{ suppressions() }}

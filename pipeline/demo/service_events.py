@@ -1,0 +1,153 @@
+"""Background records that are not a principal's API session: console sign-ins, AWS services acting
+(AWSService identity), and non-API service events (AwsServiceEvent)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .actions import Action, Ctx
+from .identities import HOME_REGION, Org
+from .records import Ids, iam_user_identity, java_date, make_record, resource
+from .sessions import BROWSER
+
+SERVICE_CALLERS = ("lambda.amazonaws.com", "ecs-tasks.amazonaws.com", "ec2.amazonaws.com")
+LOGIN_TO = "https://console.aws.amazon.com/console/home?hashArgs=%23&isauthcode=true&state=hashArgsFromTB"
+
+
+def service_call(org: Org, ids: Ids, a: Action, c: Ctx, ts: int, params: dict[str, Any]) -> dict[str, Any]:
+    """An AWS service acting in the account: AWSService identity, no arn (never grouped), invokedBy set.
+
+    Services assume workload roles (Lambda, ECS tasks, EC2 instance profiles), CloudTrail asks KMS
+    for data keys to encrypt log files, Secrets Manager decrypts secrets.
+    """
+    if a.name == "AssumeRole":
+        by = SERVICE_CALLERS[ids.rng.randrange(len(SERVICE_CALLERS))]
+        creds = {
+            "accessKeyId": ids.key_id("ASIA"),
+            "sessionToken": "IQoJb3JpZ2lu" + ids.alnum(40),
+            "expiration": java_date(ts + 3600, comma=True),
+        }
+        return make_record(
+            ids,
+            ts=ts,
+            source=a.source,
+            name=a.name,
+            region=HOME_REGION,
+            account=c.account,
+            identity={"type": "AWSService", "invokedBy": by},
+            ip=by,
+            agent=by,
+            read_only=True,
+            params=params,
+            response={"credentials": creds},
+            version="1.08",
+            resources=[resource(c.account, "AWS::IAM::Role", params["roleArn"])],
+            shared_id=ids.uuid() if by == "ec2.amazonaws.com" else None,
+        )
+    by = "cloudtrail.amazonaws.com" if a.name == "GenerateDataKey" else "secretsmanager.amazonaws.com"
+    if by == "cloudtrail.amazonaws.com":
+        trail = f"arn:aws:cloudtrail:{HOME_REGION}:{org.management.id}:trail/org-trail"
+        params = {**params, "encryptionContext": {"aws:cloudtrail:arn": trail}}
+    return make_record(
+        ids,
+        ts=ts,
+        source=a.source,
+        name=a.name,
+        region=c.region,
+        account=c.account,
+        identity={"type": "AWSService", "invokedBy": by},
+        ip=by,
+        agent=by,
+        read_only=True,
+        params=params,
+        resources=[resource(c.account, "AWS::KMS::Key", params["keyId"])],
+    )
+
+
+def console_logins(org: Org, ids: Ids, ts: int, n: int, ui: int) -> list[tuple[int, dict[str, Any]]]:
+    """An IAM user's console sign-in with MFA; with n == 2, a mistyped password a minute earlier.
+
+    A failure has no arn and no errorCode, only errorMessage 'Failed authentication' and
+    responseElements.ConsoleLogin 'Failure', as CloudTrail writes it.
+    """
+    user = org.iam_users[ui]
+    acct = org.management.id
+    out = []
+    if n == 2:
+        ident = {
+            "type": "IAMUser",
+            "principalId": user.principal_id,
+            "accountId": acct,
+            "accessKeyId": "",
+            "userName": user.name,
+        }
+        additional = {"LoginTo": LOGIN_TO, "MobileVersion": "No", "MFAUsed": "No"}
+        rec = make_record(
+            ids,
+            ts=ts - 70,
+            source="signin.amazonaws.com",
+            name="ConsoleLogin",
+            region=HOME_REGION,
+            account=acct,
+            identity=ident,
+            ip=user.ip,
+            agent=BROWSER,
+            read_only=False,
+            params=None,
+            response={"ConsoleLogin": "Failure"},
+            error_msg="Failed authentication",
+            event_type="AwsConsoleSignIn",
+            version="1.08",
+            additional=additional,
+        )
+        out.append((ts - 70, rec))
+    ident = iam_user_identity(acct, user.name, user.principal_id, access_key="")
+    additional = {
+        "LoginTo": LOGIN_TO,
+        "MobileVersion": "No",
+        "MFAIdentifier": f"arn:aws:iam::{acct}:mfa/{user.name}",
+        "MFAUsed": "Yes",
+    }
+    rec = make_record(
+        ids,
+        ts=ts,
+        source="signin.amazonaws.com",
+        name="ConsoleLogin",
+        region=HOME_REGION,
+        account=acct,
+        identity=ident,
+        ip=user.ip,
+        agent=BROWSER,
+        read_only=False,
+        params=None,
+        response={"ConsoleLogin": "Success"},
+        event_type="AwsConsoleSignIn",
+        version="1.08",
+        additional=additional,
+    )
+    out.append((ts, rec))
+    return out
+
+
+def key_rotation(org: Org, ids: Ids, ts: int, account: str, region: str) -> list[tuple[int, dict[str, Any]]]:
+    """KMS rotating a customer key: an AwsServiceEvent whose userIdentity has no type and no arn."""
+    key = org.pools[(account, region)].keys[0]
+    arn = f"arn:aws:kms:{region}:{account}:key/{key}"
+    rec = make_record(
+        ids,
+        ts=ts,
+        source="kms.amazonaws.com",
+        name="RotateKey",
+        region=region,
+        account=account,
+        identity={"accountId": account, "invokedBy": "AWS Internal"},
+        ip="AWS Internal",
+        agent="AWS Internal",
+        read_only=False,
+        params=None,
+        event_type="AwsServiceEvent",
+        version="1.08",
+        resources=[resource(account, "AWS::KMS::Key", arn)],
+        service_details={"rotationType": "AUTOMATIC", "keyId": key},
+    )
+    return [(ts, rec)]

@@ -1,0 +1,67 @@
+/*
+id: access_denied_burst
+title: Burst of access-denied errors from one principal
+severity: medium
+attack: [T1580, T1526, T1078.004]
+description: >
+  At least `threshold` calls refused with AccessDenied, AccessDeniedException, UnauthorizedOperation
+  or Client.UnauthorizedOperation by one principal (userIdentity.arn) within any `window_minutes`
+  window: typical of stolen credentials probing what they may do. The principal is the arn alone,
+  so one arn calling in several accounts and regions is one principal, while two sessions of one
+  role (two arns) are two. Records without an arn are not grouped. Reported are the refused calls
+  that lie inside a qualifying window; other error codes and successful calls are not part of it.
+runbook: >
+  1. Look at what the principal tried (event_name, event_source) and from where (source_ip,
+     user_agent): an enumeration tool's pattern (many services, Describe/List/Get) or one
+     misconfigured job retrying one call?
+  2. If it is a workload, fix its permissions or its code and suppress the principal in
+     trailguard.toml. Otherwise treat the credentials as compromised: for a role session revoke
+     its sessions (IAM console "Revoke active sessions"), for a user deactivate its access keys
+     (aws iam update-access-key --status Inactive), then review every successful call the
+     principal made around the burst.
+schedule: 15m
+dedup_key: [principal]
+group_by: [principal]
+tables: [cloudtrail]
+parameters:
+  threshold: 20
+  window_minutes: 60
+*/
+WITH denied AS (
+  -- DISTINCT: a record delivered twice (CloudTrail may) is one call, not two.
+  SELECT DISTINCT
+    eventid AS event_id,
+    eventtime AS event_time,
+    CAST(to_unixtime(from_iso8601_timestamp(eventtime)) AS BIGINT) AS ts,
+    recipientaccountid AS account_id,
+    awsregion AS region,
+    useridentity.arn AS principal,
+    sourceipaddress AS source_ip,
+    eventsource AS event_source,
+    eventname AS event_name,
+    errorcode AS error_code,
+    useragent AS user_agent
+  FROM {{ table('cloudtrail') }}
+  WHERE {{ window() }}
+    AND errorcode IN ('AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation', 'Client.UnauthorizedOperation')
+    AND TRUE
+    {{ suppressions() }}
+),
+starts AS (
+  -- A record starts a qualifying window when `threshold` records of its principal fall in [ts, ts + window].
+  SELECT *,
+    count(*) OVER (PARTITION BY principal ORDER BY ts
+                   RANGE BETWEEN CURRENT ROW AND {{ window_minutes * 60 }} FOLLOWING) AS in_window
+  FROM denied
+),
+covered AS (
+  -- A record belongs to a burst when a qualifying window started at most `window_minutes` before it.
+  SELECT *,
+    max(CASE WHEN in_window >= {{ threshold }} THEN ts END)
+      OVER (PARTITION BY principal ORDER BY ts
+            RANGE BETWEEN {{ window_minutes * 60 }} PRECEDING AND CURRENT ROW) AS burst_start
+  FROM starts
+)
+SELECT event_id, event_time, account_id, region, principal, source_ip, event_source, event_name, error_code, user_agent
+FROM covered
+WHERE burst_start IS NOT NULL

@@ -1,0 +1,96 @@
+/*
+id: discovery_burst
+title: Burst of discovery calls from one principal
+severity: low
+attack: [T1580, T1526, T1087.004, T1069.003]
+description: >
+  One principal (userIdentity.arn) calling at least `threshold` distinct eventNames that start with
+  List, Describe or Get within any `window_minutes` window: the breadth of an enumeration tool or
+  an attacker mapping a new foothold, not the repetition of a busy workload. Refused calls count
+  (there is no "no error" clause). The principal is the arn alone (one arn across accounts and
+  regions is one principal; two sessions of one role are two); records without an arn are not
+  grouped. Reported are the List/Describe/Get calls that lie inside a qualifying window.
+runbook: >
+  1. Look at the breadth of event_name / event_source and at user_agent and source_ip: known
+     inventory and security tooling (Config, CSPM scanners, Terraform plans) look like this too;
+     suppress their principals in trailguard.toml once confirmed.
+  2. Otherwise find how the principal got its credentials (for a role session, its AssumeRole
+     record and the caller behind it; for a user, its access key and recent sign-ins).
+  3. If unexpected, revoke the role's active sessions or deactivate the user's keys and review
+     the principal's non-read calls (changes, data access) around the burst.
+schedule: 15m
+dedup_key: [principal]
+group_by: [principal]
+tables: [cloudtrail]
+parameters:
+  threshold: 20
+  window_minutes: 15
+*/
+-- How the distinct names in a sliding window are counted (Athena has no count(DISTINCT) OVER):
+-- it is enough to look at windows [s, s + W] that start at a record's own time s, since any other
+-- qualifying window can slide right to its first record without losing a record. A name n is in
+-- [s, s + W] exactly when the first call of n at or after s, at time t, has t <= s + W; with p the
+-- previous call of n before t, that is when s lies in [max(p + 1, t - W), t] (whole seconds). These
+-- intervals of one name never overlap, so the distinct names in [s, s + W] = the number of the
+-- principal's intervals that cover s. A sweep counts them: +1 where an interval opens, -1 just after
+-- it closes, and a running sum read at each record's time. Three rows per record, two sorts per
+-- principal: O(n log n), one scan of the table, whatever the number of calls in a window.
+WITH reads AS (
+  -- No DISTINCT needed: a record delivered twice adds no name (its copy opens an empty interval,
+  -- see below) and findings list each event id once.
+  SELECT
+    eventid AS event_id,
+    eventtime AS event_time,
+    CAST(to_unixtime(from_iso8601_timestamp(eventtime)) AS BIGINT) AS ts,
+    recipientaccountid AS account_id,
+    awsregion AS region,
+    useridentity.arn AS principal,
+    sourceipaddress AS source_ip,
+    eventsource AS event_source,
+    eventname AS event_name,
+    errorcode AS error_code,
+    useragent AS user_agent
+  FROM {{ table('cloudtrail') }}
+  WHERE {{ window() }}
+    AND (eventname LIKE 'List%' OR eventname LIKE 'Describe%' OR eventname LIKE 'Get%')
+    AND useridentity.arn IS NOT NULL
+    AND useridentity.arn <> ''
+    {{ suppressions() }}
+),
+intervals AS (
+  -- The window starts for which this call is the first of its name in the window: [counts_from, ts].
+  -- A second call of one name in the same second (or a second copy of a record) gets
+  -- counts_from = ts + 1 > ts: an empty interval, it adds nothing.
+  SELECT *,
+    greatest(
+      COALESCE(lag(ts) OVER (PARTITION BY principal, event_name ORDER BY ts) + 1, ts - {{ window_minutes * 60 }}),
+      ts - {{ window_minutes * 60 }}) AS counts_from
+  FROM reads
+),
+sweep AS (
+  -- mark 0: the record itself (read the count here); 1: its interval opens; 2: its interval has closed.
+  SELECT *,
+    CASE mark WHEN 1 THEN counts_from WHEN 2 THEN ts + 1 ELSE ts END AS pos,
+    CASE WHEN mark = 0 OR counts_from > ts THEN 0 WHEN mark = 1 THEN 1 ELSE -1 END AS delta
+  FROM intervals
+  CROSS JOIN UNNEST(ARRAY[0, 1, 2]) AS marks(mark)
+),
+starts AS (
+  -- Distinct names in [ts, ts + window]: intervals opened at or before ts and not yet closed.
+  SELECT *,
+    sum(delta) OVER (PARTITION BY principal ORDER BY pos
+                     RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS names_in_window
+  FROM sweep
+),
+covered AS (
+  -- A record belongs to a burst when a qualifying window started at most `window_minutes` before it.
+  SELECT *,
+    max(CASE WHEN names_in_window >= {{ threshold }} THEN ts END)
+      OVER (PARTITION BY principal ORDER BY ts
+            RANGE BETWEEN {{ window_minutes * 60 }} PRECEDING AND CURRENT ROW) AS burst_start
+  FROM starts
+  WHERE mark = 0
+)
+SELECT event_id, event_time, account_id, region, principal, source_ip, event_source, event_name, error_code, user_agent
+FROM covered
+WHERE burst_start IS NOT NULL
