@@ -146,6 +146,8 @@ def test_counts_and_manifest(demo: Demo) -> None:
     assert len(m.accounts) >= 4 and {a["role"] for a in m.accounts} == {"management", "security", "workload"}
     assert m.regions == ["us-east-1", "eu-west-1", "ap-southeast-2"]
     assert DemoManifest.load(demo.root / "manifest.json") == m
+    assert m.total_events == EVENTS
+    assert m.window() == (datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 1 + DAYS, tzinfo=UTC))
     ids = [r["eventID"] for _, r in demo.records]
     assert len(set(ids)) == len(ids)
     assert demo.labelled <= set(ids)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,23 @@ class DemoManifest:
     cloudtrail_prefix: str
     labels: list[Label]
     generator: str = "trailguard.demo/1"
+
+    @property
+    def total_events(self) -> int:
+        """CloudTrail records written (background plus labelled scenarios); same as ``events``."""
+        return self.events
+
+    def window(self) -> tuple[datetime, datetime]:
+        """The generated period as aware UTC datetimes, ``[start, end)`` of event time.
+
+        Files delivered after ``end`` (up to an hour later) sit in the next day's folders, so a
+        reader of this window must include the partition after ``end``.
+        """
+        fmt = "%Y-%m-%dT%H:%M:%SZ"
+        return (
+            datetime.strptime(self.start, fmt).replace(tzinfo=UTC),
+            datetime.strptime(self.end, fmt).replace(tzinfo=UTC),
+        )
 
     def covered(self) -> list[str]:
         """Catalogue ids that at least one label says must fire."""

@@ -44,7 +44,8 @@ WITH denied AS (
   FROM {{ table('cloudtrail') }}
   WHERE {{ window() }}
     AND errorcode IN ('AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation', 'Client.UnauthorizedOperation')
-    AND TRUE
+    AND useridentity.arn IS NOT NULL
+    AND useridentity.arn <> ''
     {{ suppressions() }}
 ),
 starts AS (
