@@ -191,7 +191,7 @@ def ingest(
 def demo(
     out: Annotated[Path, typer.Option(help="Where to write the synthetic organization.")] = Path("demo"),
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 7,
-    events: Annotated[int, typer.Option(min=1000, help="Background CloudTrail records.")] = 500_000,
+    events: Annotated[int, typer.Option(min=2500, help="CloudTrail records in total.")] = 500_000,
     days: Annotated[int, typer.Option(min=2, help="Days of activity.")] = 14,
     config: ConfigOption = None,
 ) -> None:

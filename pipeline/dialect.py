@@ -317,6 +317,16 @@ def fix_array_match(node: exp.Expr) -> exp.Expr:
     )
 
 
+def fix_json_array_length(node: exp.Expr) -> exp.Expr:
+    """Athena: ``json_array_length`` of an object, string or number is NULL; DuckDB returns 0, which
+    would make an "is it a list?" test silently true for objects."""
+    if not (isinstance(node, exp.Anonymous) and str(node.this).lower() == "json_array_length"):
+        return node
+    (value,) = node.expressions
+    is_array = exp.EQ(this=_fn("json_type", value.copy()), expression=exp.Literal.string("ARRAY"))
+    return exp.Case(ifs=[exp.If(this=is_array, true=_fn("json_array_length", value.copy()))])
+
+
 FIXES: list[Callable[[exp.Expr], exp.Expr]] = [
     fix_integer_division,
     fix_json_extract_scalar,
@@ -327,4 +337,5 @@ FIXES: list[Callable[[exp.Expr], exp.Expr]] = [
     fix_format,
     fix_split_part,
     fix_array_match,
+    fix_json_array_length,
 ]

@@ -13,14 +13,31 @@ from pipeline.layout import write_cloudtrail
 
 RUNNER = CliRunner()
 ROOT_LOGIN = {
-    "eventVersion": "1.09", "eventID": "root-1", "eventTime": "2026-01-15T10:00:00Z", "eventName": "ConsoleLogin",
-    "eventSource": "signin.amazonaws.com", "awsRegion": "us-east-1", "recipientAccountId": "111111111111",
-    "eventType": "AwsConsoleSignIn", "sourceIPAddress": "198.51.100.1",
-    "responseElements": {"ConsoleLogin": "Success"}, "additionalEventData": {"MFAUsed": "No"},
+    "eventVersion": "1.09",
+    "eventID": "root-1",
+    "eventTime": "2026-01-15T10:00:00Z",
+    "eventName": "ConsoleLogin",
+    "eventSource": "signin.amazonaws.com",
+    "awsRegion": "us-east-1",
+    "recipientAccountId": "111111111111",
+    "eventType": "AwsConsoleSignIn",
+    "sourceIPAddress": "198.51.100.1",
+    "responseElements": {"ConsoleLogin": "Success"},
+    "additionalEventData": {"MFAUsed": "No"},
     "userIdentity": {"type": "Root", "arn": "arn:aws:iam::111111111111:root", "accountId": "111111111111"},
 }
-CONTRACT = ("detection_id", "severity", "title", "event_ids", "account_id", "region", "principal", "first_seen",
-            "last_seen", "finding_id")
+CONTRACT = (
+    "detection_id",
+    "severity",
+    "title",
+    "event_ids",
+    "account_id",
+    "region",
+    "principal",
+    "first_seen",
+    "last_seen",
+    "finding_id",
+)
 
 
 @pytest.fixture
@@ -36,8 +53,17 @@ def invoke(*args: str):
 
 def test_detect_writes_the_finding_contract(source, tmp_path):
     out = tmp_path / "out" / "findings.jsonl"
-    result = invoke("detect", "--source", str(source), "--start", "2026-01-15T00:00:00Z", "--end", "2026-01-16",
-                    "--output", str(out))
+    result = invoke(
+        "detect",
+        "--source",
+        str(source),
+        "--start",
+        "2026-01-15T00:00:00Z",
+        "--end",
+        "2026-01-16",
+        "--output",
+        str(out),
+    )
     assert result.exit_code == 0, result.output
     findings = [json.loads(line) for line in out.read_text().splitlines()]
     by_id = {f["detection_id"]: f for f in findings}
@@ -52,17 +78,29 @@ def test_detect_writes_the_finding_contract(source, tmp_path):
 
 def test_detect_outside_the_window_finds_nothing(source, tmp_path):
     out = tmp_path / "f.jsonl"
-    result = invoke("detect", "--source", str(source), "--start", "2026-01-16", "--end", "2026-01-17",
-                    "--output", str(out))
+    result = invoke(
+        "detect",
+        "--source",
+        str(source),
+        "--start",
+        "2026-01-16",
+        "--end",
+        "2026-01-17",
+        "--output",
+        str(out),
+    )
     assert result.exit_code == 0, result.output
     assert out.read_text() == ""
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--start", "yesterday", "--end", "2026-01-16"], "--start 'yesterday' is not an ISO 8601 time"),
-    (["--start", "2026-01-16", "--end", "2026-01-15"], "is not before --end"),
-    (["--start", "2026-01-15", "--end", "2026-01-16", "-d", "no_such_detection"], "unknown detection id"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--start", "yesterday", "--end", "2026-01-16"], "--start 'yesterday' is not an ISO 8601 time"),
+        (["--start", "2026-01-16", "--end", "2026-01-15"], "is not before --end"),
+        (["--start", "2026-01-15", "--end", "2026-01-16", "-d", "no_such_detection"], "unknown detection id"),
+    ],
+)
 def test_bad_arguments_exit_2_with_one_line(source, tmp_path, args, message):
     result = invoke("detect", "--source", str(source), "--output", str(tmp_path / "o.jsonl"), *args)
     assert result.exit_code == 2
@@ -72,8 +110,17 @@ def test_bad_arguments_exit_2_with_one_line(source, tmp_path, args, message):
 
 def test_missing_source_and_bad_config(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    result = invoke("detect", "--source", str(tmp_path / "nope"), "--start", "2026-01-15", "--end", "2026-01-16",
-                    "--output", "o.jsonl")
+    result = invoke(
+        "detect",
+        "--source",
+        str(tmp_path / "nope"),
+        "--start",
+        "2026-01-15",
+        "--end",
+        "2026-01-16",
+        "--output",
+        "o.jsonl",
+    )
     assert result.exit_code == 2 and "no such folder" in result.output
     (tmp_path / "bad.toml").write_text("engine = 3 = 4")
     result = invoke("query", "SELECT 1", "--config", str(tmp_path / "bad.toml"))
@@ -86,12 +133,15 @@ def test_catalog_ddl_uses_configured_accounts(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "trailguard.toml").write_text(
         'source = "s3://trail-bucket/org"\norg_id = "o-abcdefghij"\n'
-        '[catalog]\naccounts = ["123456789012"]\nregions = ["eu-west-1"]\n')
+        '[catalog]\naccounts = ["123456789012"]\nregions = ["eu-west-1"]\n'
+    )
     result = invoke("catalog", "ddl", "--table", "cloudtrail")
     assert result.exit_code == 0, result.output
     assert "CREATE EXTERNAL TABLE IF NOT EXISTS `trailguard`.`cloudtrail`" in result.output
     assert "'projection.account.values'='123456789012'" in result.output
-    assert "s3://trail-bucket/org/AWSLogs/o-abcdefghij/${account}/CloudTrail/${region}/${day}" in result.output
+    assert (
+        "s3://trail-bucket/org/AWSLogs/o-abcdefghij/${account}/CloudTrail/${region}/${day}" in result.output
+    )
     (tmp_path / "trailguard.toml").write_text('[catalog]\nregions = ["eu-west-1"]\n')
     result = invoke("catalog", "ddl")
     assert result.exit_code == 2 and "no accounts configured" in result.output
@@ -106,7 +156,9 @@ def test_lint_and_detections_listing():
 
 def test_query_prints_a_table_and_json(source, tmp_path):
     invoke("ingest", "--source", str(source))
-    result = invoke("query", "SELECT eventname, count(*) AS n FROM cloudtrail GROUP BY 1", "--source", str(source))
+    result = invoke(
+        "query", "SELECT eventname, count(*) AS n FROM cloudtrail GROUP BY 1", "--source", str(source)
+    )
     assert result.exit_code == 0, result.output
     assert "ConsoleLogin" in result.output and "1 row(s)" in result.output
     result = invoke("query", "SELECT eventid FROM cloudtrail", "--source", str(source), "--json")

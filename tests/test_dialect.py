@@ -416,3 +416,15 @@ def test_translation_without_schema_still_applies_untyped_fixes(con):
 def test_translation_without_schema_of_unqualified_unnest(con):
     sql = "SELECT arn FROM events CROSS JOIN UNNEST(transform(resources, x -> x.arn)) AS r(arn) ORDER BY 1"
     assert con.execute(to_duckdb(sql)).fetchall() == [("arn:aws:s3:::b1",), ("arn:aws:s3:::b1/k",)]
+
+
+def test_json_array_length_of_non_arrays_is_null():
+    import duckdb as _duckdb
+
+    from pipeline.dialect import to_duckdb as _to_duckdb
+
+    con = _duckdb.connect()
+    sql = _to_duckdb(
+        "SELECT json_array_length('[1,2]'), json_array_length('{\"a\":1}'), json_array_length('\"s\"')"
+    )
+    assert con.execute(sql).fetchall() == [(2, None, None)]

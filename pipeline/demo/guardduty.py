@@ -247,7 +247,7 @@ def build_findings(
     for i in range(26):
         account, region = places[(i * 7) % len(places)]
         type_ = _RANDOM_TYPES[(i * 5) % len(_RANDOM_TYPES)]
-        ts = start_ts + rng.randrange(days * 86400 - 7200)
+        ts = start_ts + rng.randrange(days * 86400 - 8 * 3600)  # updates (up to 6 h later) stay in the period
         sev = _EDGE_SEVERITIES[i] if i < len(_EDGE_SEVERITIES) else None
         archived = type_ == "Recon:EC2/PortProbeUnprotectedPort" or rng.random() < 0.15
         f.build(

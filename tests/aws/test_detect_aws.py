@@ -14,11 +14,22 @@ from tests.aws.test_athena_engine import RESULTS_BUCKET, athena_result
 
 CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"
 STOP_LOGGING = {
-    "eventVersion": "1.10", "eventID": "stop-1", "eventTime": "2026-01-15T23:58:00Z", "eventName": "StopLogging",
-    "eventSource": "cloudtrail.amazonaws.com", "awsRegion": "eu-west-1", "recipientAccountId": "222222222222",
-    "eventType": "AwsApiCall", "requestParameters": {"name": "org-trail"}, "sourceIPAddress": "203.0.113.9",
-    "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::222222222222:user/mallory",
-                     "accountId": "222222222222", "userName": "mallory"},
+    "eventVersion": "1.10",
+    "eventID": "stop-1",
+    "eventTime": "2026-01-15T23:58:00Z",
+    "eventName": "StopLogging",
+    "eventSource": "cloudtrail.amazonaws.com",
+    "awsRegion": "eu-west-1",
+    "recipientAccountId": "222222222222",
+    "eventType": "AwsApiCall",
+    "requestParameters": {"name": "org-trail"},
+    "sourceIPAddress": "203.0.113.9",
+    "userIdentity": {
+        "type": "IAMUser",
+        "arn": "arn:aws:iam::222222222222:user/mallory",
+        "accountId": "222222222222",
+        "userName": "mallory",
+    },
 }
 
 
@@ -34,12 +45,25 @@ def test_detect_reads_an_s3_source(aws_client, tmp_path, monkeypatch):
     for path in write_cloudtrail(local, [STOP_LOGGING], org_id="o-abc123"):
         s3.upload_file(str(path), "org-trail", "logs/" + path.relative_to(local).as_posix())
     out = tmp_path / "findings.jsonl"
-    result = CliRunner().invoke(app, ["detect", "--source", "s3://org-trail/logs", "--start", "2026-01-15",
-                                      "--end", "2026-01-16", "--output", str(out)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "detect",
+            "--source",
+            "s3://org-trail/logs",
+            "--start",
+            "2026-01-15",
+            "--end",
+            "2026-01-16",
+            "--output",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     got = findings(out)
     assert [(f["detection_id"], f["event_ids"], f["account_id"]) for f in got] == [
-        ("cloudtrail_tampering", ["stop-1"], "222222222222")]
+        ("cloudtrail_tampering", ["stop-1"], "222222222222")
+    ]
     # The record sits in the next day's folder (delivery time); only the window's days were synced.
     synced = sorted(p.relative_to(tmp_path).as_posix() for p in (tmp_path / ".trailguard").rglob("*.json.gz"))
     assert len(synced) == 1 and "/2026/01/16/" in synced[0]
@@ -53,13 +77,46 @@ def test_detect_on_athena(aws_client, can_athena_results, moto_endpoint, tmp_pat
     monkeypatch.setenv("TRAILGUARD_ATHENA_OUTPUT_LOCATION", f"s3://{RESULTS_BUCKET}/q/")
     monkeypatch.setenv("TRAILGUARD_ATHENA_REGION", "us-east-1")
     monkeypatch.setenv("TRAILGUARD_ATHENA_POLL_INTERVAL", "0.01")
-    columns = [("event_id", "varchar"), ("event_time", "varchar"), ("account_id", "varchar"), ("region", "varchar"),
-               ("principal", "varchar"), ("source_ip", "varchar")]
-    can_athena_results(athena_result(columns, [["root-1", "2026-01-15T10:00:00Z", "111111111111", "us-east-1",
-                                                "arn:aws:iam::111111111111:root", "198.51.100.1"]]))
+    columns = [
+        ("event_id", "varchar"),
+        ("event_time", "varchar"),
+        ("account_id", "varchar"),
+        ("region", "varchar"),
+        ("principal", "varchar"),
+        ("source_ip", "varchar"),
+    ]
+    can_athena_results(
+        athena_result(
+            columns,
+            [
+                [
+                    "root-1",
+                    "2026-01-15T10:00:00Z",
+                    "111111111111",
+                    "us-east-1",
+                    "arn:aws:iam::111111111111:root",
+                    "198.51.100.1",
+                ]
+            ],
+        )
+    )
     out = tmp_path / "findings.jsonl"
-    result = CliRunner().invoke(app, ["detect", "--source", "s3://org-trail/logs", "--start", "2026-01-15",
-                                      "--end", "2026-01-16", "--output", str(out), "-d", "root_account_usage"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "detect",
+            "--source",
+            "s3://org-trail/logs",
+            "--start",
+            "2026-01-15",
+            "--end",
+            "2026-01-16",
+            "--output",
+            str(out),
+            "-d",
+            "root_account_usage",
+        ],
+    )
     assert result.exit_code == 0, result.output
     (finding,) = findings(out)
     assert finding["detection_id"] == "root_account_usage" and finding["event_ids"] == ["root-1"]
