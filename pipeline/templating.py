@@ -3,7 +3,8 @@
 Every ``{{ expression }}`` passes through :func:`sql_literal` (Jinja's ``finalize`` hook): a
 string becomes a quoted literal, a number a numeric literal, a list a parenthesised list of
 literals. Only :class:`Sql` fragments produced by our own macros (``table()``, ``window()``,
-``suppressions()``) are emitted as they are. A hostile value therefore cannot change the shape
+``suppressions()``, ``ident()``) and included fragments of ``queries/fragments/`` are emitted as
+they are. A hostile value therefore cannot change the shape
 of a statement, whatever quotes, semicolons, comments or newlines it holds. Undefined variables
 are errors, never empty strings.
 """
@@ -15,10 +16,12 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import jinja2
 
+QUERIES_DIR = Path(__file__).resolve().parent.parent / "queries"
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$")
 
 
@@ -72,6 +75,14 @@ def identifier(name: str) -> Sql:
     if not IDENTIFIER.match(name):
         raise TemplateError(f"{name!r} is not a valid column name")
     return Sql(name)
+
+
+def identifiers(names: str | list[str] | tuple[str, ...]) -> Sql:
+    """``ident('principal')`` or ``ident(['a', 'b'])`` in a template: checked column names, comma-joined."""
+    items = [names] if isinstance(names, str) else list(names)
+    if not items:
+        raise TemplateError("ident() needs at least one column name")
+    return Sql(", ".join(identifier(str(n)) for n in items))
 
 
 def iso_utc(moment: datetime) -> str:
@@ -134,10 +145,12 @@ def _macros(ctx: RenderContext) -> dict[str, Callable[..., Sql]]:
             clauses.append(f"AND ({column} IS NULL OR {column} NOT IN {sql_literal(list(values))})")
         return Sql("\n  ".join(clauses))
 
-    return {"table": table, "window": window, "suppressions": suppressions}
+    return {"table": table, "window": window, "suppressions": suppressions, "ident": identifiers}
 
 
+# Shared fragments (``{% include 'fragments/record_columns.sql' %}``) live in queries/ like all SQL.
 _ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(QUERIES_DIR),
     undefined=jinja2.StrictUndefined,
     finalize=sql_literal,
     autoescape=False,

@@ -27,6 +27,7 @@ parameters:
   threshold: 20
   window_minutes: 60
 */
+{%- set burst_source = 'denied' %}{% set burst_key = ['principal'] %}
 WITH denied AS (
   -- DISTINCT: a record delivered twice (CloudTrail may) is one call, not two.
   SELECT DISTINCT
@@ -48,21 +49,7 @@ WITH denied AS (
     AND useridentity.arn <> ''
     {{ suppressions() }}
 ),
-starts AS (
-  -- A record starts a qualifying window when `threshold` records of its principal fall in [ts, ts + window].
-  SELECT *,
-    count(*) OVER (PARTITION BY principal ORDER BY ts
-                   RANGE BETWEEN CURRENT ROW AND {{ window_minutes * 60 }} FOLLOWING) AS in_window
-  FROM denied
-),
-covered AS (
-  -- A record belongs to a burst when a qualifying window started at most `window_minutes` before it.
-  SELECT *,
-    max(CASE WHEN in_window >= {{ threshold }} THEN ts END)
-      OVER (PARTITION BY principal ORDER BY ts
-            RANGE BETWEEN {{ window_minutes * 60 }} PRECEDING AND CURRENT ROW) AS burst_start
-  FROM starts
-)
+{% include 'fragments/burst_window.sql' %}
 SELECT event_id, event_time, account_id, region, principal, source_ip, event_source, event_name, error_code, user_agent
 FROM covered
 WHERE burst_start IS NOT NULL

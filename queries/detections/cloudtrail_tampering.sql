@@ -19,12 +19,7 @@ dedup_key: [account_id, region, event_name, trail_name, principal]
 tables: [cloudtrail]
 */
 SELECT
-  eventid AS event_id,
-  eventtime AS event_time,
-  recipientaccountid AS account_id,
-  awsregion AS region,
-  useridentity.arn AS principal,
-  sourceipaddress AS source_ip,
+  {% include 'fragments/record_columns.sql' %},
   eventname AS event_name,
   coalesce(json_extract_scalar(requestparameters, '$.name'),
            json_extract_scalar(requestparameters, '$.trailName')) AS trail_name,

@@ -20,6 +20,7 @@ parameters:
   threshold: 5
   window_minutes: 10
 */
+{%- set burst_source = 'keyed' %}{% set burst_key = ['group_kind', 'group_value'] %}
 WITH failures AS (
   -- DISTINCT: a record delivered twice (CloudTrail may) is one sign-in attempt, not two.
   SELECT DISTINCT
@@ -44,21 +45,7 @@ keyed AS (
   SELECT 'user_name' AS group_kind, user_name AS group_value, * FROM failures
   WHERE user_name IS NOT NULL AND user_name <> 'HIDDEN_DUE_TO_SECURITY_REASONS'
 ),
-starts AS (
-  -- A record starts a qualifying window when `threshold` records of its key fall in [ts, ts + window].
-  SELECT *,
-    count(*) OVER (PARTITION BY group_kind, group_value ORDER BY ts
-                   RANGE BETWEEN CURRENT ROW AND {{ window_minutes * 60 }} FOLLOWING) AS in_window
-  FROM keyed
-),
-covered AS (
-  -- A record belongs to a burst when a qualifying window started at most `window_minutes` before it.
-  SELECT *,
-    max(CASE WHEN in_window >= {{ threshold }} THEN ts END)
-      OVER (PARTITION BY group_kind, group_value ORDER BY ts
-            RANGE BETWEEN {{ window_minutes * 60 }} PRECEDING AND CURRENT ROW) AS burst_start
-  FROM starts
-)
+{% include 'fragments/burst_window.sql' %}
 SELECT event_id, event_time, account_id, region, principal, source_ip, user_name, group_kind, group_value
 FROM covered
 WHERE burst_start IS NOT NULL

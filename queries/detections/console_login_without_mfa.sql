@@ -18,12 +18,7 @@ dedup_key: [account_id, principal, source_ip]
 tables: [cloudtrail]
 */
 SELECT
-  eventid AS event_id,
-  eventtime AS event_time,
-  recipientaccountid AS account_id,
-  awsregion AS region,
-  useridentity.arn AS principal,
-  sourceipaddress AS source_ip,
+  {% include 'fragments/record_columns.sql' %},
   eventname AS event_name,
   useridentity.type AS identity_type,
   useridentity.username AS user_name,

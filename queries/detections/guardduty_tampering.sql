@@ -23,12 +23,7 @@ dedup_key: [account_id, region, event_name, principal, detector_id]
 tables: [cloudtrail]
 */
 SELECT
-  eventid AS event_id,
-  eventtime AS event_time,
-  recipientaccountid AS account_id,
-  awsregion AS region,
-  useridentity.arn AS principal,
-  sourceipaddress AS source_ip,
+  {% include 'fragments/record_columns.sql' %},
   eventname AS event_name,
   json_extract_scalar(requestparameters, '$.detectorId') AS detector_id,
   coalesce(json_extract_scalar(requestparameters, '$.name'),

@@ -16,12 +16,7 @@ dedup_key: [account_id, principal, target_user]
 tables: [cloudtrail]
 */
 SELECT
-  eventid AS event_id,
-  eventtime AS event_time,
-  recipientaccountid AS account_id,
-  awsregion AS region,
-  useridentity.arn AS principal,
-  sourceipaddress AS source_ip,
+  {% include 'fragments/record_columns.sql' %},
   eventsource AS event_source,
   eventname AS event_name,
   coalesce(json_extract_scalar(requestparameters, '$.userName'),

@@ -19,12 +19,7 @@ dedup_key: [account_id, event_name, target_role, target_user, target_group, poli
 tables: [cloudtrail]
 */
 SELECT
-  eventid AS event_id,
-  eventtime AS event_time,
-  recipientaccountid AS account_id,
-  awsregion AS region,
-  useridentity.arn AS principal,
-  sourceipaddress AS source_ip,
+  {% include 'fragments/record_columns.sql' %},
   eventsource AS event_source,
   eventname AS event_name,
   json_extract_scalar(requestparameters, '$.roleName') AS target_role,

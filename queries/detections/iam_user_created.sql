@@ -17,12 +17,7 @@ dedup_key: [account_id, target_user]
 tables: [cloudtrail]
 */
 SELECT
-  eventid AS event_id,
-  eventtime AS event_time,
-  recipientaccountid AS account_id,
-  awsregion AS region,
-  useridentity.arn AS principal,
-  sourceipaddress AS source_ip,
+  {% include 'fragments/record_columns.sql' %},
   eventsource AS event_source,
   eventname AS event_name,
   json_extract_scalar(requestparameters, '$.userName') AS target_user,

@@ -18,12 +18,7 @@ dedup_key: [account_id, region, network_acl_id, event_name, rule_number]
 tables: [cloudtrail]
 */
 SELECT
-  eventid AS event_id,
-  eventtime AS event_time,
-  recipientaccountid AS account_id,
-  awsregion AS region,
-  useridentity.arn AS principal,
-  sourceipaddress AS source_ip,
+  {% include 'fragments/record_columns.sql' %},
   eventname AS event_name,
   coalesce(json_extract_scalar(requestparameters, '$.networkAclId'),
            json_extract_scalar(responseelements, '$.networkAcl.networkAclId')) AS network_acl_id,

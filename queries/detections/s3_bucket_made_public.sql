@@ -27,12 +27,7 @@ tables: [cloudtrail]
 */
 WITH changes AS (
   SELECT
-    eventid AS event_id,
-    eventtime AS event_time,
-    recipientaccountid AS account_id,
-    awsregion AS region,
-    useridentity.arn AS principal,
-    sourceipaddress AS source_ip,
+    {% include 'fragments/record_columns.sql' %},
     eventname AS event_name,
     json_extract_scalar(requestparameters, '$.bucketName') AS bucket_name,
     json_extract(requestparameters, '$.AccessControlPolicy.AccessControlList.Grant') AS acl_grant,

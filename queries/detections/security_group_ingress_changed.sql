@@ -21,12 +21,7 @@ dedup_key: [account_id, group_id, event_id]
 tables: [cloudtrail]
 */
 SELECT
-  eventid AS event_id,
-  eventtime AS event_time,
-  recipientaccountid AS account_id,
-  awsregion AS region,
-  useridentity.arn AS principal,
-  sourceipaddress AS source_ip,
+  {% include 'fragments/record_columns.sql' %},
   eventname AS event_name,
   json_extract_scalar(requestparameters, '$.groupId') AS group_id,
   json_extract_scalar(requestparameters, '$.groupName') AS group_name,

@@ -24,12 +24,7 @@ tables: [cloudtrail]
 */
 WITH ingress AS (
   SELECT
-    eventid AS event_id,
-    eventtime AS event_time,
-    recipientaccountid AS account_id,
-    awsregion AS region,
-    useridentity.arn AS principal,
-    sourceipaddress AS source_ip,
+    {% include 'fragments/record_columns.sql' %},
     eventname AS event_name,
     json_extract_scalar(requestparameters, '$.groupId') AS group_id,
     json_extract_scalar(requestparameters, '$.groupName') AS group_name,
