@@ -61,21 +61,41 @@ class IngestReport:
         log.warning("%s", message)
 
 
+def _subdirs(path: Path) -> list[Path]:
+    try:
+        return sorted(p for p in path.iterdir() if p.is_dir())
+    except OSError:
+        return []
+
+
+def _account_dirs(base: Path) -> list[Path]:
+    """``AWSLogs/<account>`` for account trails and ``AWSLogs/o-*/<account>`` for organization trails."""
+    out = []
+    for child in _subdirs(base):
+        out.extend(_subdirs(child) if child.name.startswith("o-") else [child])
+    return out
+
+
 def discover(root: Path, spec: TableSpec, days: set[str] | None = None) -> dict[tuple[str, ...], list[Path]]:
-    """Raw files under ``root`` grouped by partition values; only ``days`` when given."""
+    """Raw files under ``root`` grouped by partition values; only ``days`` when given.
+
+    Walks the folder levels instead of globbing per day, so a window of years costs no more
+    than the folders that exist.
+    """
     regex = re.compile(spec.partition_regex())
     marker = spec.partition_template.split("/")[1]  # "CloudTrail" or "GuardDuty"
-    base = root / "AWSLogs"
     groups: dict[tuple[str, ...], list[Path]] = defaultdict(list)
-    if not base.is_dir():
-        return groups
-    day_globs = sorted(days) if days is not None else ["*/*/*"]
-    for prefix in ("*", "o-*/*"):
-        for day in day_globs:
-            for path in base.glob(f"{prefix}/{marker}/*/{day}/{spec.file_glob}"):
-                match = regex.search(path.as_posix())
-                if match and path.is_file():
-                    groups[match.groups()].append(path)
+    for account_dir in _account_dirs(root / "AWSLogs"):
+        for region_dir in _subdirs(account_dir / marker):
+            for year in _subdirs(region_dir):
+                for month in _subdirs(year):
+                    for day_dir in _subdirs(month):
+                        if days is not None and f"{year.name}/{month.name}/{day_dir.name}" not in days:
+                            continue
+                        for path in day_dir.glob(spec.file_glob):
+                            match = regex.search(path.as_posix())
+                            if match and path.is_file():
+                                groups[match.groups()].append(path)
     return {k: sorted(v) for k, v in sorted(groups.items())}
 
 

@@ -45,7 +45,8 @@ def _unpruned_tables(tree: exp.Expr) -> list[str]:
         select = table.find_ancestor(exp.Select)
         where = select.args.get("where") if select else None
         has_day = where is not None and any(
-            isinstance(node.this, exp.Column) and node.this.name == "day" for node in where.find_all(exp.In)
+            isinstance(node.this, exp.Column) and node.this.name == "day"
+            for node in where.find_all(exp.In, exp.Between)
         )
         if not has_day:
             missing.append(table.name)

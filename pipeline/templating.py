@@ -22,6 +22,7 @@ from typing import Any
 import jinja2
 
 QUERIES_DIR = Path(__file__).resolve().parent.parent / "queries"
+MAX_DAY_LIST = 62  # longer windows name their day partitions as a range
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$")
 
 
@@ -130,10 +131,14 @@ def _macros(ctx: RenderContext) -> dict[str, Callable[..., Sql]]:
         if table not in ctx.time_columns:
             raise TemplateError(f"window(): unknown table {table!r}")
         prefix = f"{identifier(alias)}." if alias else ""
-        days = sql_literal(partition_days(ctx.start, ctx.end))
+        days = partition_days(ctx.start, ctx.end)
+        if len(days) <= MAX_DAY_LIST:
+            day_predicate = f"{prefix}day IN {sql_literal(days)}"
+        else:  # a long back-fill: a range prunes the same and keeps the statement small
+            day_predicate = f"{prefix}day BETWEEN {sql_literal(days[0])} AND {sql_literal(days[-1])}"
         time_col = prefix + ctx.time_columns[table]
         return Sql(
-            f"({prefix}day IN {days} AND {time_col} >= {sql_literal(iso_utc(ctx.start))} "
+            f"({day_predicate} AND {time_col} >= {sql_literal(iso_utc(ctx.start))} "
             f"AND {time_col} < {sql_literal(iso_utc(ctx.end))})"
         )
 

@@ -53,8 +53,8 @@ def replay(tmp_path: Path, records: list[dict], gd_files: list[Path] = ()) -> li
     for table in ("cloudtrail", "guardduty_findings"):
         ingest_table(SPECS[table], source, lake)
     times = [parse_time(r["eventTime"]) for r in records]
-    if gd_files:
-        start, end = parse_time("2010-01-01T00:00:00Z"), parse_time("2030-01-01T00:00:00Z")
+    if gd_files:  # filed under 2026/01/15 whatever their own times: a window over that folder's days
+        start, end = parse_time("2000-01-01T00:00:00Z"), parse_time("2026-01-16T00:00:00Z")
     else:
         start, end = min(times) - timedelta(hours=1), max(times) + timedelta(hours=1)
     engine = DuckDBEngine(lake, SPECS)

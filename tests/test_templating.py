@@ -100,3 +100,10 @@ def test_suppression_columns_are_checked_and_values_quoted():
     c.suppressions = [{"column": "x; DROP", "values": ["a"]}]
     with pytest.raises(TemplateError, match="not a valid column name"):
         render("SELECT 1 FROM t WHERE true {{ suppressions() }}", c)
+
+
+def test_long_windows_use_a_day_range():
+    end = datetime(2026, 6, 1, tzinfo=UTC)
+    long = RenderContext(START, end, {"cloudtrail": "cloudtrail"}, {"cloudtrail": "eventtime"})
+    sql = render("SELECT 1 FROM t WHERE {{ window() }}", long)
+    assert "day BETWEEN '2026/01/14' AND '2026/06/01'" in sql
