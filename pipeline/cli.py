@@ -6,24 +6,19 @@ the engine rejects exits with 1. Nothing here computes anything a notebook could
 
 from __future__ import annotations
 
-import functools
-import json
 import sys
 from collections import Counter
-from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from pipeline.catalog import CatalogError
-from pipeline.config import ConfigError, Settings, load_settings
+from pipeline.cli_catalog import catalog_app
+from pipeline.cli_common import ConfigOption, fail, guarded, parse_when, settings_for
+from pipeline.config import ConfigError
 from pipeline.console import console, err_console, progress_bar, table
-from pipeline.detections import DetectionError, load_detections, select
-from pipeline.engines.base import EngineError
+from pipeline.detections import load_detections, select
 from pipeline.ingest import IngestReport
-from pipeline.templating import TemplateError
 
 app = typer.Typer(
     add_completion=False,
@@ -31,46 +26,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Security analytics for an AWS organization's CloudTrail and GuardDuty data.",
 )
-catalog_app = typer.Typer(no_args_is_help=True, help="Glue/Athena table definitions.")
 app.add_typer(catalog_app, name="catalog")
-
-ConfigOption = Annotated[Path | None, typer.Option("--config", help="trailguard.toml to use.")]
-USAGE_ERRORS = (ConfigError, DetectionError, TemplateError, CatalogError)
-
-
-def _fail(message: str, code: int) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn our errors into one line and an exit code instead of a traceback."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except USAGE_ERRORS as exc:
-            _fail(str(exc), 2)
-        except EngineError as exc:
-            _fail(str(exc), 1)
-        except KeyboardInterrupt:
-            _fail("interrupted", 130)
-
-    return wrapper
-
-
-def parse_when(text: str, option: str) -> datetime:
-    """ISO 8601 date or time; without a zone it is UTC."""
-    try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise ConfigError(f"{option} {text!r} is not an ISO 8601 time (e.g. 2026-11-01T00:00:00Z)") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _settings(config: Path | None, **overrides: Any) -> Settings:
-    return load_settings(config).with_overrides(**overrides)
 
 
 def print_ingest(reports: list[IngestReport]) -> None:
@@ -153,7 +109,7 @@ def detect(
         raise ConfigError(f"--start {start} is not before --end {end}")
     if not source.startswith("s3://") and not Path(source).is_dir():
         raise ConfigError(f"--source {source}: no such folder")
-    settings = _settings(config, source=source)
+    settings = settings_for(config, source=source)
     select(load_detections(), detection)  # an unknown id fails before any work starts
     with progress_bar() as progress:
         outcome = run_detect(settings, source, begin, finish, detection, progress=progress)
@@ -180,7 +136,7 @@ def ingest(
     """Bring new raw files into the local Parquet lake (incremental)."""
     from pipeline.workflow import ingest as run_ingest
 
-    settings = _settings(config, source=source)
+    settings = settings_for(config, source=source)
     with progress_bar() as progress:
         _, reports = run_ingest(settings, settings.source, None, progress)
     print_ingest(reports)
@@ -199,7 +155,7 @@ def demo(
     from pipeline.demo import generate_demo
     from pipeline.workflow import detect as run_detect
 
-    settings = _settings(config, source=str(out))
+    settings = settings_for(config, source=str(out))
     with progress_bar() as progress:
         manifest = generate_demo(
             out, seed=seed, events=events, days=days, progress=lambda d, t: progress("generate", d, t)
@@ -234,7 +190,7 @@ def lint_command() -> None:
     console.print(table("Lint", ["query", "result"], rows))
     bad = [r for r in results if not r.ok]
     if bad:
-        _fail(f"{len(bad)} of {len(results)} queries failed the lint", 1)
+        fail(f"{len(bad)} of {len(results)} queries failed the lint", 1)
     console.print(f"{len(results)} queries pass")
 
 
@@ -261,7 +217,7 @@ def test_examples(
             rows.append((detection.id, result.case, "ok" if result.ok else "; ".join(result.problems)))
     console.print(table("Examples", ["detection", "case", "result"], rows))
     if failed:
-        _fail(f"{failed} example case(s) failed", 1)
+        fail(f"{failed} example case(s) failed", 1)
 
 
 @app.command()
@@ -276,7 +232,7 @@ def query(
     """Run ad-hoc Athena SQL on the configured engine and print the result."""
     from pipeline.workflow import open_engine
 
-    settings = _settings(config, source=source)
+    settings = settings_for(config, source=source)
     engine = open_engine(settings)
     try:
         result = engine.query(sql)
@@ -297,92 +253,6 @@ def query(
     cost = f", {result.bytes_scanned:,} bytes scanned" if result.bytes_scanned is not None else ""
     qid = f", query {result.query_id}" if result.query_id else ""
     err_console.print(f"{result.engine}: {result.duration_s:.2f}s{cost}{qid}")
-
-
-def _catalog_settings(settings: Settings):  # noqa: ANN202 - CatalogSettings
-    from datetime import date
-
-    from pipeline.athena_ddl import CatalogSettings
-
-    cat = settings["catalog"]
-    source = settings.source if settings.source.startswith("s3://") else "s3://YOUR-CLOUDTRAIL-BUCKET"
-    try:
-        start = date.fromisoformat(str(cat["projection_start"]))
-    except ValueError:
-        raise ConfigError(f"catalog.projection_start {cat['projection_start']!r} is not a date") from None
-    return CatalogSettings(
-        database=cat["database"],
-        source_uri=source,
-        org_id=settings["org_id"] or None,
-        accounts=tuple(str(a) for a in cat["accounts"]),
-        regions=tuple(cat["regions"]),
-        lake_uri=cat["lake_uri"] or None,
-        projection_start=start,
-    )
-
-
-@catalog_app.command("ddl")
-@guarded
-def catalog_ddl(
-    table_name: Annotated[str | None, typer.Option("--table", help="Only this table.")] = None,
-    config: ConfigOption = None,
-) -> None:
-    """Print the Athena CREATE TABLE statements (partition projection)."""
-    from pipeline.athena_ddl import athena_ddl
-    from pipeline.catalog import load_specs
-
-    settings = _catalog_settings(_settings(config))
-    specs = load_specs()
-    if table_name and table_name not in specs:
-        raise ConfigError(f"--table {table_name!r}: known tables are {', '.join(specs)}")
-    for name, spec in specs.items():
-        if table_name in (None, name):
-            sys.stdout.write(athena_ddl(spec, settings) + ";\n\n")
-
-
-@catalog_app.command("deploy")
-@guarded
-def catalog_deploy(config: ConfigOption = None) -> None:
-    """Create or update the Glue database and tables with boto3."""
-    import boto3
-
-    from pipeline.catalog import load_specs
-    from pipeline.glue_deploy import deploy_catalog
-
-    settings = _catalog_settings(_settings(config))
-    actions = deploy_catalog(settings, load_specs(), boto3.client("glue"))
-    console.print(table(f"Glue database {settings.database}", ["table", "action"], actions))
-
-
-@catalog_app.command("drift")
-@guarded
-def catalog_drift(config: ConfigOption = None) -> None:
-    """Compare the projected accounts and regions with AWS Organizations, EC2 and the bucket.
-
-    Exits 1 when an account or region would be left unscanned (or a configured one is gone).
-    """
-    import boto3
-
-    from pipeline.glue_deploy import discover_partitions, projection_drift, suggested_lists
-
-    settings = _settings(config)
-    if not settings.source.startswith("s3://"):
-        raise ConfigError(f"source {settings.source!r}: drift is checked against an s3:// source")
-    cat = _catalog_settings(settings)
-    found = discover_partitions(
-        boto3.client("organizations"), boto3.client("ec2"), boto3.client("s3"), cat.source_uri, cat.org_id
-    )
-    warnings = projection_drift(cat, found)
-    for line in warnings:
-        err_console.print(f"[yellow]drift[/] {line}", highlight=False, soft_wrap=True)
-    if warnings:
-        lists = suggested_lists(cat, found)
-        console.print(
-            "Suggested [catalog] lists:\n"
-            f"accounts = {json.dumps(lists['accounts'])}\nregions = {json.dumps(lists['regions'])}"
-        )
-        raise typer.Exit(1)
-    console.print("projection lists cover every account and region")
 
 
 def main() -> None:  # pragma: no cover - console entry point

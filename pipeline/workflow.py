@@ -57,13 +57,16 @@ def local_root(
         from pipeline.s3source import sync_source
 
         dest = settings.data_dir / "s3cache" / source.removeprefix("s3://").strip("/").replace("/", "_")
-        sync_source(
-            source,
-            dest,
-            days or [],
-            boto3.client("s3"),
-            progress=(lambda d, t: progress("sync", d, t)) if progress else None,
-        )
+        try:
+            sync_source(
+                source,
+                dest,
+                days or [],
+                boto3.client("s3"),
+                progress=(lambda d, t: progress("sync", d, t)) if progress else None,
+            )
+        except ValueError as exc:  # a malformed s3:// URI or day
+            raise ConfigError(f"source {source}: {exc}") from exc
         return dest
     root = Path(source)
     if not root.is_dir():

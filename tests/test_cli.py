@@ -125,6 +125,10 @@ def test_missing_source_and_bad_config(tmp_path, monkeypatch):
     (tmp_path / "bad.toml").write_text("engine = 3 = 4")
     result = invoke("query", "SELECT 1", "--config", str(tmp_path / "bad.toml"))
     assert result.exit_code == 2 and "bad.toml: not valid TOML" in result.output
+    result = invoke(
+        "detect", "--source", "s3://x", "--start", "2026-01-15", "--end", "2026-01-16", "--output", "o"
+    )
+    assert result.exit_code == 2 and "bucket name 'x' is not valid" in result.output
     result = invoke("detect", "--source", str(tmp_path))  # typer's own usage error
     assert result.exit_code == 2
 

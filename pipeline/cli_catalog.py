@@ -1,0 +1,101 @@
+"""``trailguard catalog``: the Glue/Athena tables rendered from ``glue/*.yaml``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from pipeline.cli_common import ConfigOption, guarded, settings_for
+from pipeline.config import ConfigError, Settings
+from pipeline.console import console, err_console, table
+
+catalog_app = typer.Typer(no_args_is_help=True, help="Glue/Athena table definitions.")
+
+
+def _catalog_settings(settings: Settings):  # noqa: ANN202 - CatalogSettings
+    from datetime import date
+
+    from pipeline.athena_ddl import CatalogSettings
+
+    cat = settings["catalog"]
+    source = settings.source if settings.source.startswith("s3://") else "s3://YOUR-CLOUDTRAIL-BUCKET"
+    try:
+        start = date.fromisoformat(str(cat["projection_start"]))
+    except ValueError:
+        raise ConfigError(f"catalog.projection_start {cat['projection_start']!r} is not a date") from None
+    return CatalogSettings(
+        database=cat["database"],
+        source_uri=source,
+        org_id=settings["org_id"] or None,
+        accounts=tuple(str(a) for a in cat["accounts"]),
+        regions=tuple(cat["regions"]),
+        lake_uri=cat["lake_uri"] or None,
+        projection_start=start,
+    )
+
+
+@catalog_app.command("ddl")
+@guarded
+def catalog_ddl(
+    table_name: Annotated[str | None, typer.Option("--table", help="Only this table.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Print the Athena CREATE TABLE statements (partition projection)."""
+    from pipeline.athena_ddl import athena_ddl
+    from pipeline.catalog import load_specs
+
+    settings = _catalog_settings(settings_for(config))
+    specs = load_specs()
+    if table_name and table_name not in specs:
+        raise ConfigError(f"--table {table_name!r}: known tables are {', '.join(specs)}")
+    for name, spec in specs.items():
+        if table_name in (None, name):
+            sys.stdout.write(athena_ddl(spec, settings) + ";\n\n")
+
+
+@catalog_app.command("deploy")
+@guarded
+def catalog_deploy(config: ConfigOption = None) -> None:
+    """Create or update the Glue database and tables with boto3."""
+    import boto3
+
+    from pipeline.catalog import load_specs
+    from pipeline.glue_deploy import deploy_catalog
+
+    settings = _catalog_settings(settings_for(config))
+    actions = deploy_catalog(settings, load_specs(), boto3.client("glue"))
+    console.print(table(f"Glue database {settings.database}", ["table", "action"], actions))
+
+
+@catalog_app.command("drift")
+@guarded
+def catalog_drift(config: ConfigOption = None) -> None:
+    """Compare the projected accounts and regions with AWS Organizations, EC2 and the bucket.
+
+    Exits 1 when an account or region would be left unscanned (or a configured one is gone).
+    """
+    import boto3
+
+    from pipeline.glue_deploy import discover_partitions, projection_drift, suggested_lists
+
+    settings = settings_for(config)
+    if not settings.source.startswith("s3://"):
+        raise ConfigError(f"source {settings.source!r}: drift is checked against an s3:// source")
+    cat = _catalog_settings(settings)
+    found = discover_partitions(
+        boto3.client("organizations"), boto3.client("ec2"), boto3.client("s3"), cat.source_uri, cat.org_id
+    )
+    warnings = projection_drift(cat, found)
+    for line in warnings:
+        err_console.print(f"[yellow]drift[/] {line}", highlight=False, soft_wrap=True)
+    if warnings:
+        lists = suggested_lists(cat, found)
+        console.print(
+            "Suggested [catalog] lists:\n"
+            f"accounts = {json.dumps(lists['accounts'])}\nregions = {json.dumps(lists['regions'])}"
+        )
+        raise typer.Exit(1)
+    console.print("projection lists cover every account and region")
