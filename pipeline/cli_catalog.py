@@ -65,25 +65,21 @@ def catalog_deploy(config: ConfigOption = None) -> None:
     from pipeline.catalog import load_specs
     from pipeline.glue_deploy import deploy_catalog
 
-    settings = _catalog_settings(settings_for(config))
+    configured = settings_for(config)
+    if not configured.source.startswith("s3://"):
+        raise ConfigError(f'source {configured.source!r}: the Glue tables need source = "s3://bucket/prefix"')
+    settings = _catalog_settings(configured)
     actions = deploy_catalog(settings, load_specs(), boto3.client("glue"))
     console.print(table(f"Glue database {settings.database}", ["table", "action"], actions))
+    report_drift(configured)  # warn now: projection only reads the accounts and regions it lists
 
 
-@catalog_app.command("drift")
-@guarded
-def catalog_drift(config: ConfigOption = None) -> None:
-    """Compare the projected accounts and regions with AWS Organizations, EC2 and the bucket.
-
-    Exits 1 when an account or region would be left unscanned (or a configured one is gone).
-    """
+def report_drift(settings: Settings) -> list[str]:
+    """Print projection drift against Organizations, EC2 and the bucket; returns the warnings."""
     import boto3
 
     from pipeline.glue_deploy import discover_partitions, projection_drift, suggested_lists
 
-    settings = settings_for(config)
-    if not settings.source.startswith("s3://"):
-        raise ConfigError(f"source {settings.source!r}: drift is checked against an s3:// source")
     cat = _catalog_settings(settings)
     found = discover_partitions(
         boto3.client("organizations"), boto3.client("ec2"), boto3.client("s3"), cat.source_uri, cat.org_id
@@ -97,5 +93,19 @@ def catalog_drift(config: ConfigOption = None) -> None:
             "Suggested [catalog] lists:\n"
             f"accounts = {json.dumps(lists['accounts'])}\nregions = {json.dumps(lists['regions'])}"
         )
+    return warnings
+
+
+@catalog_app.command("drift")
+@guarded
+def catalog_drift(config: ConfigOption = None) -> None:
+    """Compare the projected accounts and regions with AWS Organizations, EC2 and the bucket.
+
+    Exits 1 when an account or region would be left unscanned (or a configured one is gone).
+    """
+    settings = settings_for(config)
+    if not settings.source.startswith("s3://"):
+        raise ConfigError(f"source {settings.source!r}: drift is checked against an s3:// source")
+    if report_drift(settings):
         raise typer.Exit(1)
     console.print("projection lists cover every account and region")
