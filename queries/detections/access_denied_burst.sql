@@ -31,17 +31,7 @@ parameters:
 WITH denied AS (
   -- DISTINCT: a record delivered twice (CloudTrail may) is one call, not two.
   SELECT DISTINCT
-    eventid AS event_id,
-    eventtime AS event_time,
-    CAST(to_unixtime(from_iso8601_timestamp(eventtime)) AS BIGINT) AS ts,
-    recipientaccountid AS account_id,
-    awsregion AS region,
-    useridentity.arn AS principal,
-    sourceipaddress AS source_ip,
-    eventsource AS event_source,
-    eventname AS event_name,
-    errorcode AS error_code,
-    useragent AS user_agent
+    {% include 'fragments/burst_record_columns.sql' %}
   FROM {{ table('cloudtrail') }}
   WHERE {{ window() }}
     AND errorcode IN ('AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation', 'Client.UnauthorizedOperation')

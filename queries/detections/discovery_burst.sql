@@ -39,17 +39,7 @@ WITH reads AS (
   -- No DISTINCT needed: a record delivered twice adds no name (its copy opens an empty interval,
   -- see below) and findings list each event id once.
   SELECT
-    eventid AS event_id,
-    eventtime AS event_time,
-    CAST(to_unixtime(from_iso8601_timestamp(eventtime)) AS BIGINT) AS ts,
-    recipientaccountid AS account_id,
-    awsregion AS region,
-    useridentity.arn AS principal,
-    sourceipaddress AS source_ip,
-    eventsource AS event_source,
-    eventname AS event_name,
-    errorcode AS error_code,
-    useragent AS user_agent
+    {% include 'fragments/burst_record_columns.sql' %}
   FROM {{ table('cloudtrail') }}
   WHERE {{ window() }}
     AND (eventname LIKE 'List%' OR eventname LIKE 'Describe%' OR eventname LIKE 'Get%')
