@@ -8,6 +8,7 @@ queries. Nothing about a table is written anywhere else.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,8 +177,14 @@ def load_spec(path: Path) -> TableSpec:
 
 def load_specs(directory: Path = GLUE_DIR) -> dict[str, TableSpec]:
     """Every table spec in ``glue/`` (files starting with ``_`` are shared fragments)."""
+    return dict(_load_specs_cached(directory))
+
+
+@functools.cache
+def _load_specs_cached(directory: Path) -> tuple[tuple[str, TableSpec], ...]:
+    """Specs are read once per process: scheduled ticks and tests ask for them constantly."""
     specs = [load_spec(p) for p in sorted(directory.glob("*.yaml")) if not p.name.startswith("_")]
-    return {s.name: s for s in specs}
+    return tuple((s.name, s) for s in specs)
 
 
 def sqlglot_schema(specs: dict[str, TableSpec], names: dict[str, str]) -> dict[str, dict[str, str]]:

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from pipeline import cli_runs
 from pipeline.cli_catalog import catalog_app
 from pipeline.cli_common import ConfigOption, fail, guarded, parse_when, settings_for
 from pipeline.config import ConfigError
@@ -27,6 +28,9 @@ app = typer.Typer(
     help="Security analytics for an AWS organization's CloudTrail and GuardDuty data.",
 )
 app.add_typer(catalog_app, name="catalog")
+app.command("run")(cli_runs.run)
+app.command("schedule")(cli_runs.schedule)
+app.command("findings")(cli_runs.findings)
 
 
 def print_ingest(reports: list[IngestReport]) -> None:

@@ -42,6 +42,17 @@ DEFAULTS: dict[str, Any] = {
     "duckdb": {"threads": 0, "memory_limit": ""},
     "detections": {},
     "suppressions": [],
+    # Scheduled runs (`trailguard run` / `schedule`): where state and findings live, and the clock.
+    "state": "",  # default <data_dir>/state; or s3://bucket/prefix for serverless runners
+    "findings_store": "",  # default <data_dir>; or s3://bucket/prefix
+    "schedule": {
+        "delivery_lag_minutes": 15,
+        "overlap_minutes": 60,
+        "max_catchup_windows": 96,
+        "first_run_lookback_minutes": 60,
+        "poll_seconds": 60,
+    },
+    "sinks": [],
 }
 
 

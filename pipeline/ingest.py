@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 SOURCE_FILE_COLUMN = "_source_file"
+LAKE_TABLE_FOLDERS = {"cloudtrail": "cloudtrail", "guardduty_findings": "guardduty"}
+MAX_PARTS = 8  # scheduled runs add a small part per tick; past this many, a partition is rewritten as one
 
 
 @dataclass
@@ -302,6 +304,41 @@ def _guardduty_partition(
     os.replace(tmp, out)
 
 
+def _finish_compaction(folder: Path) -> None:
+    """Complete (or abandon) a compaction a crash interrupted, using its journal."""
+    journal = folder / "_compaction.json"
+    if not journal.is_file():
+        return
+    plan = json.loads(journal.read_text(encoding="utf-8"))
+    if (folder / plan["merged"]).is_file():  # the merged part landed: the old parts must go
+        for name in plan["parts"]:
+            (folder / name).unlink(missing_ok=True)
+    journal.unlink()
+
+
+def compact_partition(folder: Path, con: duckdb.DuckDBPyConnection) -> bool:
+    """Merge a partition's parts into one when there are too many (small files slow every query).
+
+    A journal naming the merged part and the parts it replaces is written first; the merged part
+    is renamed into place, then the old parts are removed and the journal last. A crash at any
+    point leaves either the old parts or the merged one, never both once the journal is replayed.
+    """
+    _finish_compaction(folder)
+    parts = sorted(folder.glob("part-*.parquet"))
+    if len(parts) <= MAX_PARTS:
+        return False
+    digest = hashlib.sha1("\n".join(p.name for p in parts).encode()).hexdigest()[:16]
+    merged = folder / f"part-{digest}-merged.parquet"
+    journal = folder / "_compaction.json"
+    journal.write_text(
+        json.dumps({"merged": merged.name, "parts": [p.name for p in parts]}), encoding="utf-8"
+    )
+    names = "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in parts) + "]"
+    _copy_to_parquet(con, f"SELECT * FROM read_parquet({names}, union_by_name=true)", merged)
+    _finish_compaction(folder)
+    return True
+
+
 def ingest_table(
     spec: TableSpec,
     source: Path,
@@ -335,6 +372,9 @@ def ingest_table(
                 ingester.ingest_partition(partition, files)
             else:
                 _guardduty_partition(spec, partition, files, lake, report)
+            compact_partition(
+                lake / LAKE_TABLE_FOLDERS[spec.name] / partition[0] / partition[1] / partition[2], con
+            )
             state.add(files)
             state.save()
             done += len(files)

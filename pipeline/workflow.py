@@ -134,3 +134,42 @@ def detect(
     finally:
         engine.close()
     return DetectOutcome(result, reports)
+
+
+def make_runner(settings: Settings, source: str, output: Path | None = None, state: str | None = None):  # noqa: ANN201
+    """A scheduler :class:`~pipeline.scheduler.Runner` wired from configuration.
+
+    Local sources are ingested day by day as windows need them (new and late files included);
+    on Athena the tables are read where they are.
+    """
+    from pipeline.findings_store import open_findings_store
+    from pipeline.scheduler import Runner
+    from pipeline.sinks.factory import build_sinks
+    from pipeline.state import open_state_store
+
+    state_location = state or settings["state"] or str(settings.data_dir / "state")
+    store_location = settings["findings_store"] or str(settings.data_dir)
+    sinks = build_sinks(settings, output=output)
+    if settings.engine == "athena":
+        return Runner(
+            settings,
+            open_engine(settings),
+            open_state_store(state_location),
+            sinks,
+            open_findings_store(store_location),
+        )
+    lake = lake_for(settings, source)
+    engine = open_engine(settings, lake)
+
+    def prepare(days: list[str]) -> None:
+        ingest(settings, source, days)
+        engine.refresh()  # type: ignore[attr-defined]
+
+    return Runner(
+        settings,
+        engine,
+        open_state_store(state_location),
+        sinks,
+        open_findings_store(store_location),
+        prepare=prepare,
+    )

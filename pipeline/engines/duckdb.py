@@ -7,6 +7,9 @@ typed view: queries still bind and return no rows.
 
 from __future__ import annotations
 
+import functools
+import json
+import re
 import time
 from pathlib import Path
 
@@ -18,6 +21,13 @@ from pipeline.duckdb_views import empty_scan_sql, parquet_scan_sql
 from pipeline.engines.base import EngineError, QueryResult
 
 LAKE_FOLDERS = {"cloudtrail": "cloudtrail", "guardduty": "guardduty"}
+_WINDOW_LITERAL = re.compile(r"'(\d{4}/\d{2}/\d{2}|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})'")
+_PLACEHOLDER = re.compile(r"__tgw(\d+)__")
+
+
+@functools.lru_cache(maxsize=512)
+def _translate_shape(shape: str, schema_json: str) -> str:
+    return to_duckdb(shape, json.loads(schema_json))
 
 
 class DuckDBEngine:
@@ -66,7 +76,22 @@ class DuckDBEngine:
             self.con.execute(f"CREATE OR REPLACE VIEW {logical} AS {body}")
 
     def translate(self, sql: str) -> str:
-        return to_duckdb(sql, self.schema())
+        """Translate once per query shape: the window's day and time literals vary, nothing else.
+
+        Scheduled runs render the same detection for a new window every tick; sqlglot's parse,
+        qualify and type annotation cost more than the query itself on a small window. No fix-up
+        reads these literals (they are plain dates and times), so they are swapped for
+        placeholders before translating and put back after.
+        """
+        values: list[str] = []
+
+        def hold(match: re.Match[str]) -> str:
+            values.append(match.group(1))
+            return f"'__tgw{len(values) - 1}__'"
+
+        shape = _WINDOW_LITERAL.sub(hold, sql)
+        translated = _translate_shape(shape, json.dumps(self.schema(), sort_keys=True))
+        return _PLACEHOLDER.sub(lambda m: values[int(m.group(1))], translated)
 
     def query(self, sql: str) -> QueryResult:
         started = time.perf_counter()

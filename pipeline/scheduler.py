@@ -1,0 +1,237 @@
+"""Scheduled detection runs: one tick = every due detection over its next windows.
+
+Why it is built this way:
+
+- CloudTrail delivers files 5-15 minutes after the events, sometimes later. A window ends at
+  NOW minus ``delivery_lag``, and each query reaches back ``overlap`` (plus a burst's own window)
+  before the watermark, so late files are still read and a burst straddling two windows is seen
+  whole.
+- Overlapping windows report records twice; the state remembers which records each delivered
+  finding holds. A record already reported is never reported again by that detection. A burst
+  that grows across ticks (its new rows share records with a delivered finding) is re-emitted
+  under the delivered finding's id with the union of records, so consumers can upsert.
+- State advances only after every sink accepted the findings. A run killed in between repeats
+  the same deliveries (same ``delivery_id``), which idempotent sinks drop: exactly once there,
+  at least once elsewhere.
+- After downtime the missed time runs window by window, oldest first, at most
+  ``max_catchup_windows`` per tick; the rest waits for the next tick, so nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from pipeline.config import Settings
+from pipeline.detections import Detection, load_detections
+from pipeline.engines.base import Engine, EngineError
+from pipeline.findings import Finding, rows_to_findings
+from pipeline.findings_store import FindingsStore, RunMetadata
+from pipeline.runner import render_detection
+from pipeline.schedule import Schedule
+from pipeline.sinks.base import Delivery, Sink, SinkError, make_delivery
+from pipeline.state import DetectionState, LockHeld, StateConflict, StateStore
+from pipeline.templating import iso_utc, partition_days
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The runner's clock settings (``[schedule]`` in trailguard.toml)."""
+
+    delivery_lag: timedelta = timedelta(minutes=15)
+    overlap: timedelta = timedelta(minutes=60)
+    max_catchup_windows: int = 96
+    first_run_lookback: timedelta = timedelta(minutes=60)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Timing:
+        raw = settings["schedule"]
+        return cls(
+            delivery_lag=timedelta(minutes=float(raw["delivery_lag_minutes"])),
+            overlap=timedelta(minutes=float(raw["overlap_minutes"])),
+            max_catchup_windows=int(raw["max_catchup_windows"]),
+            first_run_lookback=timedelta(minutes=float(raw["first_run_lookback_minutes"])),
+        )
+
+
+@dataclass
+class DetectionTick:
+    """What one detection did in a tick."""
+
+    detection_id: str
+    windows: int = 0
+    window_start: str | None = None
+    window_end: str | None = None
+    new: int = 0
+    updated: int = 0
+    behind: bool = False
+    error: str | None = None
+
+
+@dataclass
+class TickReport:
+    now: str
+    ran: list[DetectionTick] = field(default_factory=list)
+    not_due: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[DetectionTick]:
+        return [t for t in self.ran if t.error]
+
+
+def _parse(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+def _iso(moment: datetime) -> str:
+    return iso_utc(moment) + "Z"
+
+
+def reconcile(findings: list[Finding], state: DetectionState) -> list[Delivery]:
+    """New findings and grown bursts, minus everything the detection already delivered."""
+    deliveries: list[Delivery] = []
+    for finding in findings:
+        prior = [fid for fid in dict.fromkeys(state.finding_for_event(e) for e in finding.event_ids) if fid]
+        if not prior and finding.finding_id in state.delivered:
+            prior = [finding.finding_id]
+        if not prior:
+            deliveries.append(make_delivery(finding))
+            continue
+        target = prior[0]
+        delivered = state.delivered[target]
+        known = set(delivered.event_ids)
+        fresh = [e for e in finding.event_ids if e not in known]
+        if not fresh:
+            continue
+        first_seen = min(finding.first_seen, getattr(delivered, "first_seen", None) or finding.first_seen)
+        merged = dataclasses.replace(
+            finding,
+            finding_id=target,
+            event_ids=[*delivered.event_ids, *fresh],
+            event_count=len(delivered.event_ids) + len(fresh),
+            first_seen=first_seen,
+            last_seen=max(finding.last_seen, delivered.last_seen),
+        )
+        deliveries.append(make_delivery(merged, is_update=True))
+    return deliveries
+
+
+class Runner:
+    """Runs due detections against one engine and delivers to the configured sinks."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        state: StateStore,
+        sinks: list[Sink],
+        store: FindingsStore,
+        prepare: Callable[[list[str]], None] | None = None,
+        detections: dict[str, Detection] | None = None,
+    ) -> None:
+        self.settings, self.engine, self.state, self.sinks, self.store = settings, engine, state, sinks, store
+        self.timing = Timing.from_settings(settings)
+        self.prepare = prepare  # makes the given day partitions queryable (local ingest); None on Athena
+        self.detections = detections or load_detections()
+        self._prepared: set[str] = set()
+
+    def enabled(self) -> list[Detection]:
+        return [
+            d
+            for d in self.detections.values()
+            if self.settings.detection_overrides(d.id).get("enabled", True)
+        ]
+
+    def tick(self, now: datetime) -> TickReport:
+        report = TickReport(now=_iso(now))
+        self._prepared.clear()  # files may have arrived since the last tick: re-check every day
+        for detection in self.enabled():
+            schedule = Schedule.parse(detection.schedule)
+            state, _ = self.state.load(detection.id)
+            if not schedule.is_due(_parse(state.last_run), now):
+                report.not_due.append(detection.id)
+                continue
+            outcome = DetectionTick(detection.id)
+            try:
+                with self.state.lock(detection.id):
+                    self._run_detection(detection, schedule, now, outcome)
+            except (LockHeld, StateConflict, SinkError, EngineError) as exc:
+                outcome.error = str(exc)
+            report.ran.append(outcome)
+        return report
+
+    def _windows(
+        self, state: DetectionState, schedule: Schedule, now: datetime
+    ) -> list[tuple[datetime, datetime]]:
+        end = now - self.timing.delivery_lag
+        start = _parse(state.watermark) or end - self.timing.first_run_lookback
+        step = schedule.interval(now)
+        windows = []
+        while start < end and len(windows) < self.timing.max_catchup_windows:
+            stop = min(start + step, end)
+            windows.append((start, stop))
+            start = stop
+        return windows
+
+    def _lookback(self, detection: Detection, params: dict) -> timedelta:
+        burst = timedelta(minutes=int(params.get("window_minutes", 0)))
+        return self.timing.overlap + max(burst, timedelta(minutes=detection.lookback_minutes))
+
+    def _run_detection(
+        self, detection: Detection, schedule: Schedule, now: datetime, outcome: DetectionTick
+    ) -> None:
+        state, version = self.state.load(detection.id)  # again, under the lock
+        windows = self._windows(state, schedule, now)
+        outcome.behind = bool(windows) and windows[-1][1] < now - self.timing.delivery_lag
+        params = detection.params(self.settings.detection_overrides(detection.id))
+        lookback = self._lookback(detection, params)
+        for start, end in windows:
+            query_start = start - lookback
+            self._prepare(partition_days(query_start, end))
+            sql, params = render_detection(detection, self.engine, query_start, end, self.settings)
+            answer = self.engine.query(sql)
+            findings = rows_to_findings(detection, answer.frame, params)
+            deliveries = reconcile(findings, state)
+            for sink in self.sinks:
+                accepted = [d for d in deliveries if sink.accepts(d.finding)]
+                if accepted:
+                    sink.deliver(accepted)
+            run = RunMetadata(
+                run_id=uuid.uuid4().hex,
+                detection_id=detection.id,
+                engine=answer.engine,
+                window_start=_iso(query_start),
+                window_end=_iso(end),
+                now=_iso(now),
+                query_id=answer.query_id,
+                bytes_scanned=answer.bytes_scanned,
+                duration_s=answer.duration_s,
+                rows=len(answer.frame),
+            )
+            self.store.append([d.finding for d in deliveries], run, [d.is_update for d in deliveries])
+            for delivery in deliveries:
+                f = delivery.finding
+                state.record(f.finding_id, f.event_ids, f.last_seen, f.first_seen)
+            state.watermark = _iso(end)
+            state.prune(_iso(end - 2 * lookback - timedelta(days=1)))
+            version = self.state.save(state, version)
+            outcome.windows += 1
+            outcome.window_start = outcome.window_start or _iso(start)
+            outcome.window_end = _iso(end)
+            outcome.new += sum(not d.is_update for d in deliveries)
+            outcome.updated += sum(d.is_update for d in deliveries)
+        state.last_run = _iso(now)
+        self.state.save(state, version)
+
+    def _prepare(self, days: list[str]) -> None:
+        missing = [d for d in days if d not in self._prepared]
+        if self.prepare and missing:
+            self.prepare(days)
+            self._prepared.update(days)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
