@@ -31,6 +31,7 @@ app.add_typer(catalog_app, name="catalog")
 app.command("run")(cli_runs.run)
 app.command("schedule")(cli_runs.schedule)
 app.command("findings")(cli_runs.findings)
+app.command("suppressions")(cli_runs.suppressions)
 
 
 def print_ingest(reports: list[IngestReport]) -> None:

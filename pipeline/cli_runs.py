@@ -137,3 +137,32 @@ def findings(
     ]
     rows = frame[columns].astype(str).itertuples(index=False) if len(frame) else []
     console.print(table(f"{len(frame)} finding(s)", columns, rows))
+
+
+@guarded
+def suppressions(config: ConfigOption = None) -> None:
+    """List the configured suppressions, with their reason and whether they have expired."""
+    from datetime import UTC, datetime, timedelta
+
+    from pipeline.suppressions import load_suppressions
+
+    today = datetime.now(UTC).date()
+    rules = load_suppressions(settings_for(config))
+    rows = []
+    for rule in rules:
+        status = (
+            "expired"
+            if not rule.active(today)
+            else ("expires soon" if rule.expires - today <= timedelta(days=14) else "active")
+        )
+        matches = "; ".join(f"{name}={', '.join(values)}" for name, values in rule.matches.items())
+        rows.append(
+            (rule.index, ", ".join(rule.detections), matches, rule.expires.isoformat(), status, rule.reason)
+        )
+    console.print(
+        table(
+            f"{len(rules)} suppression(s)",
+            ["#", "detections", "matches", "expires", "status", "reason"],
+            rows,
+        )
+    )

@@ -78,7 +78,8 @@ def load_cases(detection_id: str, directory: Path = EXAMPLES_DIR) -> list[dict[s
     return list(data.get("cases") or [])
 
 
-def run_case(detection: Detection, case: dict[str, Any], workdir: Path) -> CaseResult:
+def run_case(detection: Detection, case: dict[str, Any], workdir: Path,
+             settings: Settings | None = None) -> CaseResult:
     """Write, ingest and detect one case; the result lists every expectation that failed."""
     result = CaseResult(detection.id, case.get("name", "?"))
     records = [with_defaults(r) for r in case.get("records") or []]
@@ -93,7 +94,7 @@ def run_case(detection: Detection, case: dict[str, Any], workdir: Path) -> CaseR
     start, end = min(times) - timedelta(hours=1), max(times) + timedelta(hours=1)
     if case.get("window"):
         start, end = (parse_time(t) for t in case["window"])
-    settings = Settings()
+    settings = settings or Settings()
     if case.get("params"):
         settings.raw["detections"][detection.id] = dict(case["params"])
     engine = DuckDBEngine(lake, specs)

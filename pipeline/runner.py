@@ -11,6 +11,7 @@ from pipeline.config import Settings
 from pipeline.detections import Detection
 from pipeline.engines.base import Engine, EngineError
 from pipeline.findings import Finding, rows_to_findings
+from pipeline.suppressions import active_rules
 from pipeline.templating import RenderContext, render
 
 
@@ -37,22 +38,6 @@ class RunResult:
         return [r for r in self.runs if r.error]
 
 
-def suppressions_for(settings: Settings | None, detection: Detection) -> list[dict[str, Any]]:
-    """Suppression rules (``[[suppressions]]``: detection, column, values, optional table) for one detection.
-
-    A rule naming ``"*"`` (or no detection) applies to every detection that reads its table
-    (``cloudtrail`` unless it says otherwise), so a CloudTrail column never reaches a GuardDuty query.
-    """
-    if settings is None:
-        return []
-    rules = []
-    for rule in settings["suppressions"]:
-        target = rule.get("detection", "*")
-        if target == detection.id or (target == "*" and rule.get("table", "cloudtrail") in detection.tables):
-            rules.append(rule)
-    return rules
-
-
 def render_detection(
     detection: Detection, engine: Engine, start: datetime, end: datetime, settings: Settings | None = None
 ) -> tuple[str, dict[str, Any]]:
@@ -65,7 +50,7 @@ def render_detection(
         table_names=engine.table_names,
         time_columns=engine.time_columns,
         params=params,
-        suppressions=suppressions_for(settings, detection),
+        suppressions=active_rules(settings, detection.id) if settings else [],
     )
     return render(detection.sql, ctx, name=str(detection.path)), params
 

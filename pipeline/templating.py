@@ -78,6 +78,17 @@ def identifier(name: str) -> Sql:
     return Sql(name)
 
 
+def _matches(column: str, values: tuple[str, ...]) -> str:
+    """NULL-safe "column is one of values"; ``*`` in a value is a wildcard (LIKE, escaped)."""
+    exact = [v for v in values if "*" not in v]
+    patterns = [v for v in values if "*" in v]
+    tests = [f"{column} IN {sql_literal(exact)}"] if exact else []
+    for pattern in patterns:
+        escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").replace("*", "%")
+        tests.append(f"{column} LIKE {sql_literal(escaped)} ESCAPE '\\'")
+    return f"COALESCE({' OR '.join(tests)}, FALSE)"
+
+
 def identifiers(names: str | list[str] | tuple[str, ...]) -> Sql:
     """``ident('principal')`` or ``ident(['a', 'b'])`` in a template: checked column names, comma-joined."""
     items = [names] if isinstance(names, str) else list(names)
@@ -114,7 +125,7 @@ class RenderContext:
     table_names: Mapping[str, str]
     time_columns: Mapping[str, str]
     params: Mapping[str, Any] = field(default_factory=dict)
-    suppressions: Iterable[Mapping[str, Any]] = ()
+    suppressions: Iterable[Any] = ()  # pipeline.suppressions.Suppression rules for this detection
 
     def __post_init__(self) -> None:
         if self.start >= self.end:
@@ -142,12 +153,14 @@ def _macros(ctx: RenderContext) -> dict[str, Callable[..., Sql]]:
             f"AND {time_col} < {sql_literal(iso_utc(ctx.end))})"
         )
 
-    def suppressions() -> Sql:
+    def suppressions(table: str = "cloudtrail") -> Sql:
         clauses = []
         for rule in ctx.suppressions:
-            column = identifier(str(rule["column"]))
-            values = rule["values"]
-            clauses.append(f"AND ({column} IS NULL OR {column} NOT IN {sql_literal(list(values))})")
+            columns = rule.columns(table)
+            if columns is None:
+                continue  # the rule matches fields this table does not have
+            tests = [_matches(identifier(column), values) for column, values in columns.items()]
+            clauses.append(f"AND NOT ({' AND '.join(tests)})")
         return Sql("\n  ".join(clauses))
 
     return {"table": table, "window": window, "suppressions": suppressions, "ident": identifiers}

@@ -63,3 +63,17 @@ def test_missing_file_is_named(tmp_path):
 def test_unknown_detection_in_environment(tmp_path):
     with pytest.raises(ConfigError, match="names no known detection"):
         load_settings(environ={"TRAILGUARD_DETECTIONS_NOT_A_DETECTION_X": "1"})
+
+
+def test_example_configuration_loads_and_builds(monkeypatch):
+    from pathlib import Path
+
+    from pipeline.sinks.factory import build_sinks
+    from pipeline.suppressions import load_suppressions
+
+    example = Path(__file__).resolve().parents[1] / "trailguard.example.toml"
+    settings = load_settings(example, environ={})
+    assert settings["catalog"]["accounts"] and load_suppressions(settings)
+    sinks = build_sinks(settings, environ={"TRAILGUARD_SLACK_WEBHOOK": "https://hooks.example/x",
+                                           "AWS_DEFAULT_REGION": "us-east-1"})
+    assert [type(s).__name__ for s in sinks] == ["JsonlSink", "SlackSink", "SecurityHubSink"]

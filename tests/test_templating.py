@@ -92,14 +92,26 @@ def test_start_after_end_is_rejected():
         RenderContext(END, START, {}, {})
 
 
-def test_suppression_columns_are_checked_and_values_quoted():
+def test_suppression_values_are_quoted_and_wildcards_escaped():
+    from pipeline.suppressions import parse_rule
+
     c = ctx()
-    c.suppressions = [{"column": "useridentity.arn", "values": ["arn:aws:iam::1:role/x'y"]}]
+    c.suppressions = [
+        parse_rule(
+            0,
+            {
+                "reason": "r",
+                "expires": "2099-01-01",
+                "principals": ["arn:aws:iam::1:role/x'y"],
+                "user_agents": ["Terra_form*"],
+            },
+        )
+    ]
     sql = render("SELECT 1 FROM t WHERE true {{ suppressions() }}", c)
-    assert "NOT IN ('arn:aws:iam::1:role/x''y')" in sql
-    c.suppressions = [{"column": "x; DROP", "values": ["a"]}]
-    with pytest.raises(TemplateError, match="not a valid column name"):
-        render("SELECT 1 FROM t WHERE true {{ suppressions() }}", c)
+    assert "useridentity.arn IN ('arn:aws:iam::1:role/x''y')" in sql
+    assert "useragent LIKE 'Terra\\_form%' ESCAPE '\\'" in sql
+    sqlglot.parse_one(sql, read="athena")
+    assert render("SELECT 1 FROM t WHERE true {{ suppressions('guardduty') }}", c).strip().endswith("true")
 
 
 def test_long_windows_use_a_day_range():

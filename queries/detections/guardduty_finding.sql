@@ -26,7 +26,7 @@ WITH findings AS (
     row_number() OVER (PARTITION BY accountid, finding_region, id ORDER BY updatedat DESC) AS version_rank
   FROM {{ table('guardduty') }}
   WHERE {{ window('guardduty') }}
-    {{ suppressions() }}
+    {{ suppressions('guardduty') }}
 )
 SELECT
   id AS event_id,
