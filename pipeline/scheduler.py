@@ -69,6 +69,7 @@ class DetectionTick:
     updated: int = 0
     behind: bool = False
     error: str | None = None
+    skipped: str | None = None  # e.g. another runner holds the lock: not an error, it is being done
 
 
 @dataclass
@@ -158,7 +159,9 @@ class Runner:
             try:
                 with self.state.lock(detection.id):
                     self._run_detection(detection, schedule, now, outcome)
-            except (LockHeld, StateConflict, SinkError, EngineError) as exc:
+            except LockHeld as exc:
+                outcome.skipped = str(exc)
+            except (StateConflict, SinkError, EngineError) as exc:
                 outcome.error = str(exc)
             report.ran.append(outcome)
         return report
