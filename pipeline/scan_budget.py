@@ -62,7 +62,7 @@ class BudgetExceeded(EngineError):
     def __init__(self, detection_id: str, estimate: ScanEstimate, exceeded: list[tuple[str, int]]) -> None:
         self.detection_id = detection_id
         self.estimate = estimate
-        self.exceeded = exceeded  # [(which limit, bytes)], e.g. [("budget", 524288000)]
+        self.exceeded = exceeded  # [(which limit, bytes)], e.g. [("its budget", 524288000)]
         limits = " and ".join(f"{which} of {format_size(limit)}" for which, limit in exceeded)
         super().__init__(f"detection {detection_id} not run: estimated scan of {estimate.describe()} "
                          f"exceeds {limits}")

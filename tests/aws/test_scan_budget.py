@@ -61,8 +61,9 @@ def org_trail(aws_client: Callable[..., Any]) -> tuple[Any, dict[tuple[str, str,
         # Digests sit beside CloudTrail/ and are not table data.
         _put(s3, "org-trail", f"{tree}/CloudTrail-Digest/{region}/{day}/{account}_Digest.json.gz", 50_000)
     # A delivering account missing from the projection list: Athena does not read it.
-    _put(s3, "org-trail", f"logs/AWSLogs/{ORG}/333333333333/CloudTrail/us-east-1/2024/05/01/x.json.gz", 70_000)
-    s3.put_object(Bucket="org-trail", Key=f"logs/AWSLogs/{ORG}/{ACCOUNTS[0]}/CloudTrail/us-east-1/2024/05/01/")
+    _put(s3, "org-trail", f"logs/AWSLogs/{ORG}/333333333333/CloudTrail/us-east-1/2024/05/01/x.gz", 70_000)
+    # A zero-byte folder marker (console "Create folder") is not an object Athena bills for.
+    s3.put_object(Bucket="org-trail", Key=f"logs/AWSLogs/{ORG}/{ACCOUNTS[0]}/CloudTrail/us-east-1/{DAYS[0]}/")
     return s3, sizes
 
 
@@ -89,7 +90,8 @@ def test_estimate_follows_the_projection_lists_and_day_forms(org_trail: tuple[An
     s3, sizes = org_trail
     one = estimate_scan(s3, _settings(accounts=ACCOUNTS[:1], regions=("eu-west-1",)), SPECS["cloudtrail"],
                         ["2024-05-03"])
-    assert (one.bytes, one.objects, one.partitions) == (sum(sizes[ACCOUNTS[0], "eu-west-1", "2024/05/03"]), 2, 1)
+    expected = sum(sizes[ACCOUNTS[0], "eu-west-1", "2024/05/03"])
+    assert (one.bytes, one.objects, one.partitions) == (expected, 2, 1)
     assert one.days == ["2024/05/03"]
     with pytest.raises(CatalogError, match="no regions configured"):
         estimate_scan(s3, _settings(regions=()), SPECS["cloudtrail"], ["2024/05/01"])
@@ -209,8 +211,9 @@ def test_columns_read_star_aliases_and_qualified_names() -> None:
     spec = SPECS["cloudtrail"]
     assert columns_read('SELECT * FROM "trailguard"."cloudtrail" WHERE day = \'2024/05/01\'', spec) == 29
     assert columns_read("WITH r AS (SELECT * FROM trailguard.cloudtrail) SELECT count(*) FROM r", spec) == 29
-    query = ("SELECT t.eventname, trailguard.cloudtrail.eventsource, t.useridentity.sessioncontext.attributes, "
-             "count(*) FROM trailguard.cloudtrail AS t WHERE t.day = '2024/05/01' GROUP BY 1, 2, 3")
+    query = ("SELECT t.eventname, trailguard.cloudtrail.eventsource, "
+             "t.useridentity.sessioncontext.attributes, count(*) FROM trailguard.cloudtrail AS t "
+             "WHERE t.day = '2024/05/01' GROUP BY 1, 2, 3")
     assert columns_read(query, spec) == 3
     with pytest.raises(ValueError, match="cannot parse query to count columns of cloudtrail"):
         columns_read("SELECT FROM WHERE (", spec)
