@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from pipeline.catalog import CatalogError, TableSpec
+from pipeline.config import ConfigError
 
 
 @dataclass(frozen=True)
@@ -128,3 +130,22 @@ def glue_table_input(spec: TableSpec, settings: CatalogSettings) -> dict:
             },
         },
     }
+
+
+def catalog_settings(settings: Any) -> CatalogSettings:
+    """The catalog part of the configuration (a placeholder bucket when the source is local)."""
+    cat = settings["catalog"]
+    source = settings.source if settings.source.startswith("s3://") else "s3://YOUR-CLOUDTRAIL-BUCKET"
+    try:
+        start = date.fromisoformat(str(cat["projection_start"]))
+    except ValueError:
+        raise ConfigError(f"catalog.projection_start {cat['projection_start']!r} is not a date") from None
+    return CatalogSettings(
+        database=cat["database"],
+        source_uri=source,
+        org_id=settings["org_id"] or None,
+        accounts=tuple(str(a) for a in cat["accounts"]),
+        regions=tuple(cat["regions"]),
+        lake_uri=cat["lake_uri"] or None,
+        projection_start=start,
+    )

@@ -8,33 +8,12 @@ from typing import Annotated
 
 import typer
 
+from pipeline.athena_ddl import catalog_settings
 from pipeline.cli_common import ConfigOption, guarded, settings_for
 from pipeline.config import ConfigError, Settings
 from pipeline.console import console, err_console, table
 
 catalog_app = typer.Typer(no_args_is_help=True, help="Glue/Athena table definitions.")
-
-
-def _catalog_settings(settings: Settings):  # noqa: ANN202 - CatalogSettings
-    from datetime import date
-
-    from pipeline.athena_ddl import CatalogSettings
-
-    cat = settings["catalog"]
-    source = settings.source if settings.source.startswith("s3://") else "s3://YOUR-CLOUDTRAIL-BUCKET"
-    try:
-        start = date.fromisoformat(str(cat["projection_start"]))
-    except ValueError:
-        raise ConfigError(f"catalog.projection_start {cat['projection_start']!r} is not a date") from None
-    return CatalogSettings(
-        database=cat["database"],
-        source_uri=source,
-        org_id=settings["org_id"] or None,
-        accounts=tuple(str(a) for a in cat["accounts"]),
-        regions=tuple(cat["regions"]),
-        lake_uri=cat["lake_uri"] or None,
-        projection_start=start,
-    )
 
 
 @catalog_app.command("ddl")
@@ -47,7 +26,7 @@ def catalog_ddl(
     from pipeline.athena_ddl import athena_ddl
     from pipeline.catalog import load_specs
 
-    settings = _catalog_settings(settings_for(config))
+    settings = catalog_settings(settings_for(config))
     specs = load_specs()
     if table_name and table_name not in specs:
         raise ConfigError(f"--table {table_name!r}: known tables are {', '.join(specs)}")
@@ -68,7 +47,7 @@ def catalog_deploy(config: ConfigOption = None) -> None:
     configured = settings_for(config)
     if not configured.source.startswith("s3://"):
         raise ConfigError(f'source {configured.source!r}: the Glue tables need source = "s3://bucket/prefix"')
-    settings = _catalog_settings(configured)
+    settings = catalog_settings(configured)
     actions = deploy_catalog(settings, load_specs(), boto3.client("glue"))
     console.print(table(f"Glue database {settings.database}", ["table", "action"], actions))
     report_drift(configured)  # warn now: projection only reads the accounts and regions it lists
@@ -80,7 +59,7 @@ def report_drift(settings: Settings) -> list[str]:
 
     from pipeline.glue_deploy import discover_partitions, projection_drift, suggested_lists
 
-    cat = _catalog_settings(settings)
+    cat = catalog_settings(settings)
     found = discover_partitions(
         boto3.client("organizations"), boto3.client("ec2"), boto3.client("s3"), cat.source_uri, cat.org_id
     )

@@ -37,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
         "output_location": "",
         "region": "",
         "use_parquet": False,
+        "max_scan": "",
         "poll_interval": 1.0,
     },
     "duckdb": {"threads": 0, "memory_limit": ""},

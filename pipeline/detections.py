@@ -63,7 +63,7 @@ class Detection:
         """Default parameters with per-deployment overrides; unknown names and wrong types are errors."""
         merged = dict(self.parameters)
         for name, value in (overrides or {}).items():
-            if name == "enabled":
+            if name in ("enabled", "max_scan"):  # settings about running it, not query parameters
                 continue
             if name not in self.parameters:
                 known = ", ".join(sorted(self.parameters)) or "none"

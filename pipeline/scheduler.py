@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pipeline.config import Settings
 from pipeline.detections import Detection, load_detections
@@ -132,12 +133,14 @@ class Runner:
         store: FindingsStore,
         prepare: Callable[[list[str]], None] | None = None,
         detections: dict[str, Detection] | None = None,
+        guard: Any = None,
     ) -> None:
         self.settings, self.engine, self.state, self.sinks, self.store = settings, engine, state, sinks, store
         self.timing = Timing.from_settings(settings)
         self.prepare = prepare  # makes the given day partitions queryable (local ingest); None on Athena
         self.detections = detections or load_detections()
         self._prepared: set[str] = set()
+        self.guard = guard  # ScanGuard on Athena: refuses a query whose estimated scan is over budget
 
     def enabled(self) -> list[Detection]:
         return [
@@ -195,6 +198,8 @@ class Runner:
             query_start = start - lookback
             self._prepare(partition_days(query_start, end))
             sql, params = render_detection(detection, self.engine, query_start, end, self.settings)
+            if self.guard is not None:
+                self.guard.check(detection, sql, query_start, end)
             answer = self.engine.query(sql)
             findings = rows_to_findings(detection, answer.frame, params)
             deliveries = reconcile(findings, state)

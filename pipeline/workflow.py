@@ -151,12 +151,21 @@ def make_runner(settings: Settings, source: str, output: Path | None = None, sta
     store_location = settings["findings_store"] or str(settings.data_dir)
     sinks = build_sinks(settings, output=output)
     if settings.engine == "athena":
+        import boto3
+
+        from pipeline.scan_guard import ScanGuard
+
+        region = settings["athena"].get("region") or None
+        guard = ScanGuard(
+            settings, boto3.client("s3", region_name=region), boto3.client("athena", region_name=region)
+        )
         return Runner(
             settings,
             open_engine(settings),
             open_state_store(state_location),
             sinks,
             open_findings_store(store_location),
+            guard=guard,
         )
     lake = lake_for(settings, source)
     engine = open_engine(settings, lake)

@@ -1,0 +1,66 @@
+"""Refuse an Athena query whose estimated scan is over budget, before it costs anything.
+
+``[athena] max_scan`` is the default budget per query (e.g. ``"10GB"``); a detection can have
+its own (``[detections.<id>] max_scan = "2GB"``). The workgroup's per-query cutoff is honoured
+too: Athena would cancel such a query only after charging for what it had scanned.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pipeline.athena_ddl import catalog_settings
+from pipeline.catalog import LOGICAL_TABLES, load_specs
+from pipeline.config import ConfigError, Settings
+from pipeline.detections import Detection
+from pipeline.scan_budget import check_budget, columns_read, estimate_scan, parse_size, workgroup_cutoff
+from pipeline.templating import partition_days
+
+_UNSET = object()
+
+
+def _size(value: Any, where: str) -> int | None:
+    if value in (None, "", 0):
+        return None
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+class ScanGuard:
+    """Estimates each query's scan from the S3 objects of the partitions its window touches."""
+
+    def __init__(self, settings: Settings, s3_client: Any, athena_client: Any) -> None:
+        self.settings, self.s3, self.athena = settings, s3_client, athena_client
+        self.catalog = catalog_settings(settings)
+        self.default_budget = _size(settings["athena"].get("max_scan"), "athena.max_scan")
+        self.workgroup = str(settings["athena"]["workgroup"])
+        self.use_parquet = bool(settings["athena"].get("use_parquet"))
+        self._cutoff: Any = _UNSET
+
+    def budget_for(self, detection: Detection) -> int | None:
+        override = self.settings.detection_overrides(detection.id).get("max_scan")
+        return _size(override, f"detections.{detection.id}.max_scan") or self.default_budget
+
+    def cutoff(self) -> int | None:
+        if self._cutoff is _UNSET:
+            self._cutoff = workgroup_cutoff(self.athena, self.workgroup)
+        return self._cutoff
+
+    def check(self, detection: Detection, sql: str, start: datetime, end: datetime) -> int:
+        """The estimated bytes; raises ``BudgetExceeded`` (an EngineError) when over a limit."""
+        budget, cutoff = self.budget_for(detection), self.cutoff()
+        specs = load_specs()
+        days = partition_days(start, end)
+        total = 0
+        for logical in detection.tables:
+            spec = specs[LOGICAL_TABLES[logical][1 if self.use_parquet else 0]]
+            parquet = spec.format == "parquet"
+            estimate = estimate_scan(
+                self.s3, self.catalog, spec, days, columns_read(sql, spec) if parquet else None
+            )
+            check_budget(detection.id, estimate, budget, cutoff, workgroup=self.workgroup)
+            total += estimate.bytes
+        return total
