@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
+from rich.text import Text
 
 from pipeline import cli_runs
 from pipeline.cli_catalog import catalog_app
@@ -66,9 +68,11 @@ def print_ingest(reports: list[IngestReport]) -> None:
     )
     for report in reports:
         for path, reason in report.skipped_files:
-            err_console.print(f"[yellow]skipped[/] {path}: {reason}", highlight=False, soft_wrap=True)
+            err_console.print(
+                f"[yellow]skipped[/] {escape(str(path))}: {escape(reason)}", highlight=False, soft_wrap=True
+            )
         for warning in report.warnings:
-            err_console.print(f"[yellow]warning[/] {warning}", highlight=False, soft_wrap=True)
+            err_console.print(f"[yellow]warning[/] {escape(warning)}", highlight=False, soft_wrap=True)
 
 
 def print_summary(outcome: Any) -> None:
@@ -80,7 +84,7 @@ def print_summary(outcome: Any) -> None:
     rows = []
     for run in outcome.result.runs:
         det = detections[run.detection_id]
-        status = f"[red]{run.error}[/]" if run.error else "ok"
+        status = Text(run.error, style="red") if run.error else "ok"
         rows.append(
             (
                 run.detection_id,

@@ -7,6 +7,7 @@ import sys
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from pipeline.athena_ddl import catalog_settings
 from pipeline.cli_common import ConfigOption, guarded, settings_for
@@ -65,7 +66,7 @@ def report_drift(settings: Settings) -> list[str]:
     )
     warnings = projection_drift(cat, found)
     for line in warnings:
-        err_console.print(f"[yellow]drift[/] {line}", highlight=False, soft_wrap=True)
+        err_console.print(f"[yellow]drift[/] {escape(line)}", highlight=False, soft_wrap=True)
     if warnings:
         lists = suggested_lists(cat, found)
         console.print(

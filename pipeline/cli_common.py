@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from botocore.exceptions import BotoCoreError, ClientError
+from rich.markup import escape
 
 from pipeline.catalog import CatalogError
 from pipeline.config import ConfigError, Settings, load_settings
@@ -23,7 +24,7 @@ USAGE_ERRORS = (ConfigError, DetectionError, TemplateError, CatalogError)
 
 
 def fail(message: str, code: int) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

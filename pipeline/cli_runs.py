@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from pipeline.cli_common import ConfigOption, guarded, parse_when, settings_for
 from pipeline.config import ConfigError
@@ -70,7 +71,9 @@ def run(
     _print_tick(report)
     if report.errors:
         for tick in report.errors:
-            err_console.print(f"[red]{tick.detection_id}[/]: {tick.error}", highlight=False, soft_wrap=True)
+            err_console.print(
+                f"[red]{tick.detection_id}[/]: {escape(tick.error or '')}", highlight=False, soft_wrap=True
+            )
         raise typer.Exit(1)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 # Piped output (CI logs, files) gets a width that fits the tables instead of rich's default 80.
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -41,6 +42,6 @@ def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> 
     out = Table(title=title, title_justify="left")
     for index, name in enumerate(columns):
         out.add_column(name, overflow="fold", no_wrap=index == 0)
-    for row in rows:
-        out.add_row(*("" if v is None else str(v) for v in row))
+    for row in rows:  # cells are plain text: a path or an error with [brackets] is not markup
+        out.add_row(*(v if isinstance(v, Text) else Text("" if v is None else str(v)) for v in row))
     return out

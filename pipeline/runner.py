@@ -62,6 +62,7 @@ def run_detections(
     end: datetime,
     settings: Settings | None = None,
     on_done: Callable[[DetectionRun], None] | None = None,
+    guard: Any = None,
 ) -> RunResult:
     """Run each detection; one failing query is recorded and does not stop the others."""
     result = RunResult()
@@ -69,6 +70,8 @@ def run_detections(
         run = DetectionRun(detection.id)
         try:
             sql, params = render_detection(detection, engine, start, end, settings)
+            if guard is not None:  # ScanGuard on Athena: refuse before paying for an over-budget scan
+                guard.check(detection, sql, start - timedelta(minutes=detection.lookback_minutes), end)
             answer = engine.query(sql)
             findings = rows_to_findings(detection, answer.frame, params)
             run.rows, run.findings = len(answer.frame), len(findings)

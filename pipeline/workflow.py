@@ -122,9 +122,8 @@ def detect(
     if settings.engine == "athena":
         engine = open_engine(settings)
         try:
-            return DetectOutcome(
-                run_detections(engine, chosen, start, end, settings, on_done), engine="athena"
-            )
+            result = run_detections(engine, chosen, start, end, settings, on_done, guard=scan_guard(settings))
+            return DetectOutcome(result, engine="athena")
         finally:
             engine.close()
     lake, reports = ingest(settings, source, partition_days(start, end), progress)
@@ -134,6 +133,18 @@ def detect(
     finally:
         engine.close()
     return DetectOutcome(result, reports)
+
+
+def scan_guard(settings: Settings):  # noqa: ANN201 - ScanGuard
+    """The Athena scan budget check, with clients from the usual boto3 chain."""
+    import boto3
+
+    from pipeline.scan_guard import ScanGuard
+
+    region = settings["athena"].get("region") or None
+    return ScanGuard(
+        settings, boto3.client("s3", region_name=region), boto3.client("athena", region_name=region)
+    )
 
 
 def make_runner(settings: Settings, source: str, output: Path | None = None, state: str | None = None):  # noqa: ANN201
@@ -151,21 +162,13 @@ def make_runner(settings: Settings, source: str, output: Path | None = None, sta
     store_location = settings["findings_store"] or str(settings.data_dir)
     sinks = build_sinks(settings, output=output)
     if settings.engine == "athena":
-        import boto3
-
-        from pipeline.scan_guard import ScanGuard
-
-        region = settings["athena"].get("region") or None
-        guard = ScanGuard(
-            settings, boto3.client("s3", region_name=region), boto3.client("athena", region_name=region)
-        )
         return Runner(
             settings,
             open_engine(settings),
             open_state_store(state_location),
             sinks,
             open_findings_store(store_location),
-            guard=guard,
+            guard=scan_guard(settings),
         )
     lake = lake_for(settings, source)
     engine = open_engine(settings, lake)
