@@ -33,7 +33,7 @@ class CatalogSettings:
         if not values:
             raise CatalogError(
                 f"no {source} configured for partition projection: set [catalog] {source} in "
-                "trailguard.toml or run `trailguard catalog discover`"
+                "trailguard.toml (`trailguard catalog drift` suggests them)"
             )
         return values
 
