@@ -128,3 +128,42 @@ def test_cli_run_and_findings(env, monkeypatch):
     assert json.loads(result.stdout.splitlines()[0])["event_ids"] == ["cli"]
     result = CliRunner().invoke(app, ["run", "--now", "soon", "--source", str(source)])
     assert result.exit_code == 2 and "--now 'soon'" in result.output
+
+
+def test_schedule_stops_cleanly_on_sigterm(env):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    source, _, tmp = env
+    environ = {
+        **os.environ,
+        "TRAILGUARD_SCHEDULE_POLL_SECONDS": "0.2",
+        "TRAILGUARD_DATA_DIR": str(tmp / "data"),
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipeline.cli",
+            "schedule",
+            "--source",
+            str(source),
+            "--state",
+            str(tmp / "st"),
+        ],
+        cwd=tmp,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not list((tmp / "st").glob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.2)  # wait for the first tick to have written state
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "stopped" in err
