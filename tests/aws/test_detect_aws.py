@@ -33,6 +33,21 @@ STOP_LOGGING = {
 }
 
 
+def detect_cli(out: Path, *extra: str):
+    """`trailguard detect` over the moto bucket for 2026-01-15."""
+    args = [
+        "--source",
+        "s3://org-trail/logs",
+        "--start",
+        "2026-01-15",
+        "--end",
+        "2026-01-16",
+        "--output",
+        str(out),
+    ]
+    return CliRunner().invoke(app, ["detect", *args, *extra])
+
+
 def findings(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
@@ -45,20 +60,7 @@ def test_detect_reads_an_s3_source(aws_client, tmp_path, monkeypatch):
     for path in write_cloudtrail(local, [STOP_LOGGING], org_id="o-abc123"):
         s3.upload_file(str(path), "org-trail", "logs/" + path.relative_to(local).as_posix())
     out = tmp_path / "findings.jsonl"
-    result = CliRunner().invoke(
-        app,
-        [
-            "detect",
-            "--source",
-            "s3://org-trail/logs",
-            "--start",
-            "2026-01-15",
-            "--end",
-            "2026-01-16",
-            "--output",
-            str(out),
-        ],
-    )
+    result = detect_cli(out)
     assert result.exit_code == 0, result.output
     got = findings(out)
     assert [(f["detection_id"], f["event_ids"], f["account_id"]) for f in got] == [
@@ -101,22 +103,7 @@ def test_detect_on_athena(aws_client, can_athena_results, moto_endpoint, tmp_pat
         )
     )
     out = tmp_path / "findings.jsonl"
-    result = CliRunner().invoke(
-        app,
-        [
-            "detect",
-            "--source",
-            "s3://org-trail/logs",
-            "--start",
-            "2026-01-15",
-            "--end",
-            "2026-01-16",
-            "--output",
-            str(out),
-            "-d",
-            "root_account_usage",
-        ],
-    )
+    result = detect_cli(out, "-d", "root_account_usage")
     assert result.exit_code == 0, result.output
     (finding,) = findings(out)
     assert finding["detection_id"] == "root_account_usage" and finding["event_ids"] == ["root-1"]
