@@ -77,3 +77,32 @@ def test_under_budget_runs_and_delivers(aws_client, moto_endpoint, can_athena_re
     assert json.loads(line)["event_ids"] == ["r1"]
     runs = runner.store.runs()
     assert list(runs["engine"]) == ["athena"] and runs["query_id"].notna().all()
+
+
+def test_lambda_handler_runs_a_tick_at_the_scheduled_time(
+    aws_client, moto_endpoint, can_athena_results, monkeypatch, tmp_path
+):
+    from pipeline.lambda_handler import handler
+
+    prepare_bucket(aws_client, moto_endpoint, monkeypatch)
+    aws_client("s3").create_bucket(Bucket="trailguard-state")
+    can_athena_results(athena_result(COLUMNS, []))
+    config = tmp_path / "trailguard.toml"
+    config.write_text(
+        'engine = "athena"\nsource = "s3://org-trail/logs"\norg_id = "o-abcdefghij"\n'
+        'state = "s3://trailguard-state/tg"\nfindings_store = "s3://trailguard-state/tg"\n'
+        '[catalog]\naccounts = ["111111111111"]\nregions = ["us-east-1"]\n'
+        f'[athena]\noutput_location = "s3://{RESULTS_BUCKET}/q/"\nregion = "us-east-1"\n'
+        "poll_interval = 0.01\n[schedule]\nfirst_run_lookback_minutes = 15\n"
+        "[detections.root_account_usage]\nenabled = true\n"
+    )
+    monkeypatch.setenv("TRAILGUARD_CONFIG", str(config))
+    for detection_id in load_detections():
+        if detection_id != "root_account_usage":
+            monkeypatch.setenv(f"TRAILGUARD_DETECTIONS_{detection_id.upper()}_ENABLED", "false")
+    summary = handler({"time": "2026-01-15T12:00:00Z", "detail-type": "Scheduled Event"})
+    assert summary["now"] == "2026-01-15T12:00:00Z"
+    assert [t["detection_id"] for t in summary["ran"]] == ["root_account_usage"]
+    keys = [o["Key"] for o in aws_client("s3").list_objects_v2(Bucket="trailguard-state")["Contents"]]
+    assert any(k.startswith("tg/state/root_account_usage") for k in keys)
+    assert any("/runs/" in k for k in keys)
