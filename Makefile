@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean package-response
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -23,3 +23,7 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) demo .trailguard
+
+# The automated-response Lambda bundle (dist/trailguard-response.zip), built offline from this venv.
+package-response: $(STAMP)
+	$(PY) scripts/package_response.py

@@ -54,6 +54,8 @@ DEFAULTS: dict[str, Any] = {
         "poll_seconds": 60,
     },
     "sinks": [],
+    # Automated response (pipeline.response): dry-run unless told otherwise.
+    "response": {},
 }
 
 

@@ -1,0 +1,30 @@
+# trailguard: the AWS side of the pipeline. Resources are split by concern:
+#   trail.tf       KMS key, log bucket, organization trail
+#   guardduty.tf   detector, organization auto-enable, publishing destination
+#   catalog.tf     Glue database, Athena workgroup (tables: glue_tables.tf.json, generated)
+#   eventbridge.tf GuardDuty findings -> response function, schedule -> runner
+#   iam.tf         runner, response and scheduler roles
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+
+  trail_arn = "arn:${local.partition}:cloudtrail:${local.region}:${local.account_id}:trail/${var.trail_name}"
+
+  log_bucket_arn = "arn:${local.partition}:s3:::${var.log_bucket_name}"
+  log_bucket_uri = "s3://${var.log_bucket_name}"
+  lake_uri       = var.lake_uri != "" ? trimsuffix(var.lake_uri, "/") : "${local.log_bucket_uri}/lake"
+  lake_bucket    = split("/", trimprefix(local.lake_uri, "s3://"))[0]
+
+  # Used by the generated Glue tables: "o-xxxx/" for an organization trail.
+  cloudtrail_org_path = var.is_organization_trail ? "${var.org_id}/" : ""
+
+  work_prefix = trim(var.work_prefix, "/")
+
+  tags = merge({ "trailguard:managed-by" = "terraform" }, var.tags)
+}
