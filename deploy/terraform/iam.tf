@@ -13,7 +13,8 @@ data "aws_iam_policy_document" "lambda_assume" {
 
 locals {
   lake_bucket_arn   = "arn:${local.partition}:s3:::${local.lake_bucket}"
-  lake_key_prefix   = trim(join("/", slice(split("/", trimprefix(local.lake_uri, "s3://")), 1, length(split("/", trimprefix(local.lake_uri, "s3://"))))), "/")
+  lake_key_prefix   = trim(replace(trimprefix(local.lake_uri, "s3://"), "/^[^/]+/?/", ""), "/")
+  lake_objects      = local.lake_key_prefix == "" ? "${local.lake_bucket_arn}/*" : "${local.lake_bucket_arn}/${local.lake_key_prefix}/*"
   glue_database_arn = "arn:${local.partition}:glue:${local.region}:${local.account_id}:database/${var.glue_database_name}"
   glue_tables_arn   = "arn:${local.partition}:glue:${local.region}:${local.account_id}:table/${var.glue_database_name}/*"
   glue_catalog_arn  = "arn:${local.partition}:glue:${local.region}:${local.account_id}:catalog"
@@ -33,7 +34,7 @@ data "aws_iam_policy_document" "runner" {
   statement {
     sid       = "ReadLogs"
     actions   = ["s3:GetObject"]
-    resources = ["${local.log_bucket_arn}/AWSLogs/*", "${local.lake_bucket_arn}/${local.lake_key_prefix}/*"]
+    resources = ["${local.log_bucket_arn}/AWSLogs/*", local.lake_objects]
   }
 
   statement {
