@@ -18,6 +18,7 @@ from rich.text import Text
 from pipeline import cli_runs
 from pipeline.cli_catalog import catalog_app
 from pipeline.cli_common import ConfigOption, fail, guarded, parse_when, settings_for
+from pipeline.cli_integrity import validate_logs
 from pipeline.config import ConfigError
 from pipeline.console import console, err_console, progress_bar, table
 from pipeline.detections import load_detections, select
@@ -34,6 +35,7 @@ app.command("run")(cli_runs.run)
 app.command("schedule")(cli_runs.schedule)
 app.command("findings")(cli_runs.findings)
 app.command("suppressions")(cli_runs.suppressions)
+app.command("validate-logs")(validate_logs)
 
 
 def print_ingest(reports: list[IngestReport]) -> None:
@@ -167,7 +169,12 @@ def demo(
     settings = settings_for(config, source=str(out))
     with progress_bar() as progress:
         manifest = generate_demo(
-            out, seed=seed, events=events, days=days, progress=lambda d, t: progress("generate", d, t)
+            out,
+            digests=True,
+            seed=seed,
+            events=events,
+            days=days,
+            progress=lambda d, t: progress("generate", d, t),
         )
         start, end = manifest.window()
         outcome = run_detect(settings, str(out), start, end, progress=progress)

@@ -169,3 +169,17 @@ def test_query_prints_a_table_and_json(source, tmp_path):
     assert json.loads(result.stdout.splitlines()[0]) == {"eventid": "root-1"}
     result = invoke("query", "SELECT nope FROM cloudtrail", "--source", str(source))
     assert result.exit_code == 1 and "query failed" in result.output
+
+
+def test_demo_then_validate_logs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = invoke("demo", "--out", "org", "--events", "5000", "--days", "2")
+    assert result.exit_code == 0, result.output
+    assert "findings from 16 detections" in result.output and "no finding for" not in result.output
+    assert (tmp_path / "org" / "findings.jsonl").stat().st_size > 0
+    assert (tmp_path / "org" / "demo-public-keys.json").is_file()
+    result = invoke(
+        "validate-logs", "--source", "org", "--start", "2026-11-01", "--end", "2026-11-03T01:00:00Z"
+    )
+    assert result.exit_code == 0, result.output
+    assert "all valid" in result.output

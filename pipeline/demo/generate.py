@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from .background import Background
+from .digests import write_digests
 from .guardduty import build_findings
 from .identities import build_org
 from .manifest import DemoManifest
@@ -65,13 +66,17 @@ def generate_demo(
     days: int = 14,
     start: datetime = datetime(2026, 11, 1, tzinfo=UTC),
     progress: Callable[[int, int], None] | None = None,
+    digests: bool = False,
 ) -> DemoManifest:
     """Write a synthetic organization's CloudTrail and GuardDuty exports under ``out``.
 
     ``events`` is the exact number of CloudTrail records written (labelled scenarios included);
     ``progress(done, total)`` is called as CloudTrail files are written. The same arguments
     always produce byte-identical files: every random choice comes from seeded generators and
-    nothing reads the clock. Returns the manifest, also written to ``out/manifest.json``.
+    nothing reads the clock. ``digests`` also writes CloudTrail digest files (signed with a
+    published demo key, see ``pipeline.demo.digests``) for ``trailguard validate-logs``; it is off by
+    default only because existing readers of the demo tree expect every ``.json.gz`` to hold Records.
+    Returns the manifest, also written to ``out/manifest.json``.
     """
     if days < 2:
         raise ValueError("days must be at least 2 (stories cross midnight into the next day's folder)")
@@ -104,6 +109,8 @@ def generate_demo(
                 next_flush = session_start + FLUSH_EVERY
             writer.add(ts, rec)
         writer.close()
+    if digests:
+        write_digests(out, org.id, start_ts)
 
     findings, gd_labels = build_findings(org, _stream(seed, "guardduty"), start_ts, days, book.hooks)
     gd_files = write_guardduty(out, org.security.id, findings, _stream(seed, "guardduty-export"))
