@@ -34,6 +34,8 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from .identities import HOME_REGION
+
 # A DEMO KEY, published here on purpose: it signs synthetic demo digests and nothing else. Never use
 # it for anything real; anyone can forge a signature with it.
 DEMO_PRIVATE_KEY_PEM = b"""\
@@ -68,7 +70,6 @@ bt9PZlfM5cALLrsf18l5ZlU=
 """
 DEMO_BUCKET = "trailguard-demo-org-cloudtrail-logs"  # what the demo digests claim as their bucket
 DEMO_TRAIL = "org-trail"
-HOME_REGION = "us-east-1"
 PUBLIC_KEYS_FILE = "demo-public-keys.json"
 SIGNATURE_SUFFIX = ".sig"
 HOUR = 3600

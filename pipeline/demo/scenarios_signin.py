@@ -7,41 +7,19 @@ from typing import Any
 from .identities import HOME_REGION
 from .records import iso, java_date, root_identity
 from .scenario_base import Book
-from .sessions import BROWSER, BROWSER_WIN, Session
+from .sessions import BROWSER, BROWSER_WIN, Session, console_login_fields
 
 SIGNIN = "signin.amazonaws.com"
 IAM = "iam.amazonaws.com"
 HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
-LOGIN_TO = "https://console.aws.amazon.com/console/home?hashArgs=%23&isauthcode=true&state=hashArgsFromTB"
 KALI = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 
 
 def login(
     b: Book, ts: int, account: str, ident: dict[str, Any], ip: str, ok: bool, mfa: bool, agent: str = BROWSER
 ) -> str:
-    """A ConsoleLogin record; failures carry errorMessage but no errorCode, as CloudTrail writes them."""
-    additional = {"LoginTo": LOGIN_TO, "MobileVersion": "No", "MFAUsed": "Yes" if mfa else "No"}
-    if mfa:
-        additional["MFAIdentifier"] = (
-            f"arn:aws:iam::{account}:mfa/{ident.get('userName', 'root-account-mfa-device')}"
-        )
-    return b.raw(
-        ts,
-        source=SIGNIN,
-        name="ConsoleLogin",
-        region=HOME_REGION,
-        account=account,
-        identity=ident,
-        ip=ip,
-        agent=agent,
-        read_only=False,
-        params=None,
-        response={"ConsoleLogin": "Success" if ok else "Failure"},
-        error_msg=None if ok else "Failed authentication",
-        event_type="AwsConsoleSignIn",
-        version="1.08",
-        additional=additional,
-    )
+    """A ConsoleLogin record (see ``console_login_fields``)."""
+    return b.raw(ts, **console_login_fields(account, ident, ip, ok, mfa, agent))
 
 
 def failed_user(b: Book, account: str, user: str | None) -> dict[str, Any]:

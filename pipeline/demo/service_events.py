@@ -8,10 +8,9 @@ from typing import Any
 from .actions import Action, Ctx
 from .identities import HOME_REGION, Org
 from .records import Ids, iam_user_identity, java_date, make_record, resource
-from .sessions import BROWSER
+from .sessions import console_login_fields
 
 SERVICE_CALLERS = ("lambda.amazonaws.com", "ecs-tasks.amazonaws.com", "ec2.amazonaws.com")
-LOGIN_TO = "https://console.aws.amazon.com/console/home?hashArgs=%23&isauthcode=true&state=hashArgsFromTB"
 
 
 def service_call(org: Org, ids: Ids, a: Action, c: Ctx, ts: int, params: dict[str, Any]) -> dict[str, Any]:
@@ -81,50 +80,12 @@ def console_logins(org: Org, ids: Ids, ts: int, n: int, ui: int) -> list[tuple[i
             "accessKeyId": "",
             "userName": user.name,
         }
-        additional = {"LoginTo": LOGIN_TO, "MobileVersion": "No", "MFAUsed": "No"}
-        rec = make_record(
-            ids,
-            ts=ts - 70,
-            source="signin.amazonaws.com",
-            name="ConsoleLogin",
-            region=HOME_REGION,
-            account=acct,
-            identity=ident,
-            ip=user.ip,
-            agent=BROWSER,
-            read_only=False,
-            params=None,
-            response={"ConsoleLogin": "Failure"},
-            error_msg="Failed authentication",
-            event_type="AwsConsoleSignIn",
-            version="1.08",
-            additional=additional,
+        failed = make_record(
+            ids, ts=ts - 70, **console_login_fields(acct, ident, user.ip, ok=False, mfa=False)
         )
-        out.append((ts - 70, rec))
+        out.append((ts - 70, failed))
     ident = iam_user_identity(acct, user.name, user.principal_id, access_key="")
-    additional = {
-        "LoginTo": LOGIN_TO,
-        "MobileVersion": "No",
-        "MFAIdentifier": f"arn:aws:iam::{acct}:mfa/{user.name}",
-        "MFAUsed": "Yes",
-    }
-    rec = make_record(
-        ids,
-        ts=ts,
-        source="signin.amazonaws.com",
-        name="ConsoleLogin",
-        region=HOME_REGION,
-        account=acct,
-        identity=ident,
-        ip=user.ip,
-        agent=BROWSER,
-        read_only=False,
-        params=None,
-        response={"ConsoleLogin": "Success"},
-        event_type="AwsConsoleSignIn",
-        version="1.08",
-        additional=additional,
-    )
+    rec = make_record(ids, ts=ts, **console_login_fields(acct, ident, user.ip, ok=True, mfa=True))
     out.append((ts, rec))
     return out
 

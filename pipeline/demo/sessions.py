@@ -25,6 +25,37 @@ BROWSER = (
     "Chrome/131.0.0.0 Safari/537.36"
 )
 BROWSER_WIN = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
+LOGIN_TO = "https://console.aws.amazon.com/console/home?hashArgs=%23&isauthcode=true&state=hashArgsFromTB"
+
+
+def console_login_fields(
+    account: str, ident: dict[str, Any], ip: str, ok: bool, mfa: bool, agent: str = BROWSER
+) -> dict[str, Any]:
+    """``make_record`` arguments of a ConsoleLogin; failures carry errorMessage but no errorCode,
+    as CloudTrail writes them. Shared by background sign-ins and the sign-in scenarios."""
+    additional = {"LoginTo": LOGIN_TO, "MobileVersion": "No", "MFAUsed": "Yes" if mfa else "No"}
+    if mfa:
+        additional["MFAIdentifier"] = (
+            f"arn:aws:iam::{account}:mfa/{ident.get('userName', 'root-account-mfa-device')}"
+        )
+    return {
+        "source": "signin.amazonaws.com",
+        "name": "ConsoleLogin",
+        "region": HOME_REGION,
+        "account": account,
+        "identity": ident,
+        "ip": ip,
+        "agent": agent,
+        "read_only": False,
+        "params": None,
+        "response": {"ConsoleLogin": "Success" if ok else "Failure"},
+        "error_msg": None if ok else "Failed authentication",
+        "event_type": "AwsConsoleSignIn",
+        "version": "1.08",
+        "additional": additional,
+    }
+
+
 BOTO3 = (
     "Boto3/1.35.90 md/Botocore#1.35.90 ua/2.0 os/linux#5.10.230-223.885.amzn2.x86_64 md/arch#x86_64 "
     "lang/python#3.12.8 md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.35.90"
