@@ -56,6 +56,21 @@ DEFAULTS: dict[str, Any] = {
     "sinks": [],
     # Automated response (pipeline.response): dry-run unless told otherwise.
     "response": {},
+    # Cost estimation (`trailguard cost`, pipeline.cost): what the logs cannot measure.
+    "cost": {
+        "prices": "",  # a price file; default the newest in pipeline/cost/prices/
+        "features": ["s3_protection", "eks_protection"],  # GuardDuty plans beyond the foundational one
+        "trail_copies": 1,  # trails delivering management events (the first copy is free)
+        "data_event_trails": 1,
+        "bucket_region": "",  # the log bucket's region; default [athena] region, then us-east-1
+        "retention_days": 2555,  # log expiry; IA after transition_ia_days, Glacier after transition_glacier_days
+        "transition_ia_days": 30,
+        "transition_glacier_days": 365,
+        "kms_keys": 1,
+        "kms_requests_per_object": 1.0,  # upper bound; an S3 Bucket Key makes it far lower
+        "usage": False,  # also read GuardDuty GetUsageStatistics (needs credentials)
+        "volumes": {},  # {"default" | "ACCOUNT" | "ACCOUNT/REGION": {flow_dns_gb = .., ...}} per 30 days
+    },
 }
 
 
