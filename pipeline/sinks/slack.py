@@ -1,55 +1,29 @@
 """Slack incoming-webhook sink: one readable message per finding.
 
 The webhook URL is a credential (anyone holding it can post to the channel), so it lives only in
-a private holder: never in ``repr``, log lines or exception text, and failures are raised
-``from None`` so no urllib error object (which keeps the URL) travels with them. Slack cannot
-deduplicate, so this sink is not idempotent: a repeated delivery posts again.
+a private holder: never in ``repr``, log lines or exception text. Slack cannot deduplicate, so
+this sink is not idempotent: a repeated delivery posts again.
 
-429 and 5xx (and network failures) are retried with exponential backoff, honouring
-``Retry-After``; other 4xx mean the message or the webhook is wrong and fail at once.
+Sending, retries (429, 5xx and network failures, with backoff honouring ``Retry-After``; other
+4xx fail at once) and scrubbing the URL from errors are :mod:`pipeline.sinks.http`'s.
 """
 
 from __future__ import annotations
 
-import email.utils
-import http.client
-import json
-import logging
 import re
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pipeline.sinks.base import BaseSink, Delivery, SinkError, check_severity
-
-log = logging.getLogger(__name__)
+from pipeline.sinks.http import HttpClient, Secret
 
 DEFAULT_WEBHOOK_ENV = "TRAILGUARD_SLACK_WEBHOOK"
 SHOWN_EVENT_IDS = 5
 _EMOJI = {"low": ":large_blue_circle:", "medium": ":large_yellow_circle:", "high": ":large_orange_circle:",
           "critical": ":red_circle:"}
 _URL = re.compile(r"^https?://\S+$")
-
-
-class _Secret:
-    """Holds a credential; prints as a placeholder so it cannot slip into logs or reprs."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "<redacted>"
-
-    __str__ = __repr__
 
 
 def resolve_webhook(webhook_env: str | None, webhook_file: str | None, environ: Mapping[str, str]) -> str:
@@ -126,28 +100,11 @@ def slack_message(delivery: Delivery) -> dict[str, Any]:
     return {"text": _clip(_escape(text), 3000), "blocks": blocks}
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A webhook that redirects is misconfigured; following it would turn the POST into a GET."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+def _url_secrets(url: str) -> list[str]:
+    """The URL, its path, and each long path segment: a server may echo the token back alone."""
+    path = url.split("://", 1)[-1].partition("/")[2]
+    parts = [p for p in re.split(r"[/?&=#]", path) if len(p) >= 8 and p != "services"]
+    return [url, path, *parts]
 
 
 class SlackSink(BaseSink):
@@ -158,72 +115,23 @@ class SlackSink(BaseSink):
     def __init__(self, webhook_url: str, name: str = "slack", min_severity: str = "low", *,
                  max_attempts: int = 5, timeout: float = 10.0, backoff: float = 1.0, max_delay: float = 120.0,
                  sleep: Callable[[float], None] = time.sleep) -> None:
-        self._webhook = _Secret(webhook_url)
+        self._webhook = Secret(webhook_url)
         self.name = name
         self.min_severity = check_severity(min_severity)
-        self.max_attempts = max(1, int(max_attempts))
-        self.timeout, self.backoff, self.max_delay = float(timeout), float(backoff), float(max_delay)
-        self._sleep = sleep
-        self._opener = urllib.request.build_opener(_NoRedirect)
+        self._http = HttpClient(f"slack sink {name!r}", secrets=lambda: _url_secrets(self._webhook.reveal()),
+                                max_attempts=max_attempts, timeout=timeout, backoff=backoff,
+                                max_delay=max_delay, sleep=sleep)
 
-    def _scrub(self, text: str) -> str:
-        """Belt and braces: no message we build may carry the URL or its secret path."""
-        url = self._webhook.reveal()
-        path = url.split("://", 1)[-1].partition("/")[2]
-        # The token is a path segment; a server may echo it back alone (segments this long are ids).
-        parts = [p for p in re.split(r"[/?&=#]", path) if len(p) >= 8 and p != "services"]
-        for secret in sorted({url, path, *parts}, key=len, reverse=True):
-            if secret:
-                text = text.replace(secret, "<webhook>")
-        return text
-
-    def _send(self, body: bytes) -> tuple[int | None, float | None, str]:
-        """One POST: (HTTP status or None on a network failure, Retry-After seconds, short detail)."""
-        request = urllib.request.Request(self._webhook.reveal(), data=body, method="POST",
-                                         headers={"Content-Type": "application/json; charset=utf-8"})
-        try:
-            with self._opener.open(request, timeout=self.timeout) as response:
-                return response.status, None, ""
-        except urllib.error.HTTPError as exc:
-            try:
-                detail = exc.read(200).decode("utf-8", "replace").strip()
-            except (OSError, http.client.HTTPException):
-                detail = ""
-            finally:
-                exc.close()
-            return exc.code, _retry_after(exc.headers.get("Retry-After") if exc.headers else None), detail
-        except urllib.error.URLError as exc:
-            return None, None, f"{type(exc.reason).__name__}: {exc.reason}"
-        except (OSError, http.client.HTTPException) as exc:
-            return None, None, f"{type(exc).__name__}: {exc}"
-
-    def _post(self, body: bytes) -> None:
-        for attempt in range(1, self.max_attempts + 1):
-            status, retry_after, detail = self._send(body)
-            if status is not None and 200 <= status < 300:
-                return
-            what = self._scrub(f"HTTP {status}" if status is not None else "network error")
-            detail = " ".join(self._scrub(detail).split())[:200]  # one line, whatever the server sent
-            if status is not None and status != 429 and status < 500:
-                raise SinkError(f"slack sink {self.name!r}: webhook refused the message ({what}"
-                                f"{': ' + detail if detail else ''})")
-            if attempt == self.max_attempts:
-                raise SinkError(f"slack sink {self.name!r}: gave up after {attempt} attempt(s) "
-                                f"(last: {what}{': ' + detail if detail else ''})")
-            delay = retry_after if retry_after is not None else self.backoff * 2 ** (attempt - 1)
-            delay = min(delay, self.max_delay)
-            log.warning("slack sink %r: %s%s, attempt %d of %d; retrying in %.1fs", self.name, what,
-                        f" ({detail})" if detail and status is None else "", attempt, self.max_attempts,
-                        delay)
-            self._sleep(delay)
+    def _post(self, body: dict[str, Any]) -> None:
+        self._http.request("POST", self._webhook.reveal(), body, headers={"Accept": "*/*"},
+                           refused="webhook refused the message")
 
     def deliver(self, deliveries: list[Delivery]) -> None:
         """One message per delivery, in order; on failure the error lists what already went out."""
         sent: list[str] = []
         for delivery in deliveries:
-            body = json.dumps(slack_message(delivery)).encode("utf-8")
             try:
-                self._post(body)
+                self._post(slack_message(delivery))
             except SinkError as exc:
                 raise SinkError(f"{exc} ({len(sent)} of {len(deliveries)} message(s) sent before)",
                                 delivered=sent) from None
