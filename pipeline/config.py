@@ -67,7 +67,7 @@ DEFAULTS: dict[str, Any] = {
         "transition_ia_days": 30,
         "transition_glacier_days": 365,
         "kms_keys": 1,
-        "kms_requests_per_object": 1.0,  # upper bound; an S3 Bucket Key makes it far lower
+        "kms_requests_per_object": 0.01,  # S3 Bucket Key on (as deployed); 1.0 without one
         "usage": False,  # also read GuardDuty GetUsageStatistics (needs credentials)
         "volumes": {},  # {"default" | "ACCOUNT" | "ACCOUNT/REGION": {flow_dns_gb = .., ...}} per 30 days
     },
