@@ -20,6 +20,8 @@ DETECTIONS_DIR = QUERIES_DIR / "detections"
 
 SEVERITIES = ("low", "medium", "high", "critical")
 ATTACK_ID = re.compile(r"^T\d{4}(\.\d{3})?$")
+# Stratus Red Team technique ids (https://stratus-red.team): aws.<tactic>.<technique>.
+STRATUS_ID = re.compile(r"^aws\.[a-z]+(-[a-z]+)*\.[a-z0-9]+(-[a-z0-9]+)*$")
 SCHEDULE = re.compile(r"^(\d+[mhd]|cron\(.+\))$")
 REQUIRED_COLUMNS = ("event_id", "event_time", "account_id", "region", "principal")
 REQUIRED_KEYS = (
@@ -58,6 +60,7 @@ class Detection:
     parameters: dict[str, Any] = field(default_factory=dict)
     group_by: tuple[str, ...] = ()
     lookback_minutes: int = 0
+    stratus: tuple[str, ...] = ()  # Stratus Red Team techniques this detection is meant to catch
 
     def params(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         """Default parameters with per-deployment overrides; unknown names and wrong types are errors."""
@@ -85,6 +88,15 @@ def _metadata_problems(meta: dict[str, Any]) -> list[str]:
     for technique in meta.get("attack") or []:
         if not ATTACK_ID.match(str(technique)):
             problems.append(f"ATT&CK id {technique!r} is not like T1234 or T1234.001")
+    stratus = meta.get("stratus") or []
+    if not isinstance(stratus, list):
+        problems.append("stratus must be a list of technique ids")
+        stratus = []
+    for technique in stratus:
+        if not STRATUS_ID.match(str(technique)):
+            problems.append(f"Stratus technique {technique!r} is not like aws.persistence.iam-backdoor-role")
+    if len(set(map(str, stratus))) != len(stratus):
+        problems.append("stratus lists a technique twice")
     if meta.get("schedule") and not SCHEDULE.match(str(meta["schedule"])):
         problems.append(f"schedule {meta['schedule']!r} is not a rate like 15m/1h or cron(...)")
     return problems
@@ -120,6 +132,7 @@ def parse_detection(path: Path) -> Detection:
         parameters=dict(meta.get("parameters") or {}),
         group_by=tuple(meta.get("group_by") or ()),
         lookback_minutes=int(meta.get("lookback_minutes", 0)),
+        stratus=tuple(str(t) for t in meta.get("stratus") or ()),
         sql=text[match.end() :].strip() + "\n",
         path=path,
     )

@@ -3,8 +3,8 @@
 Every ``{{ expression }}`` passes through :func:`sql_literal` (Jinja's ``finalize`` hook): a
 string becomes a quoted literal, a number a numeric literal, a list a parenthesised list of
 literals. Only :class:`Sql` fragments produced by our own macros (``table()``, ``window()``,
-``suppressions()``, ``ident()``) and included fragments of ``queries/fragments/`` are emitted as
-they are. A hostile value therefore cannot change the shape
+``suppressions()``, ``ident()``, ``event_name()``, ``matches()``) and included fragments of
+``queries/fragments/`` are emitted as they are. A hostile value therefore cannot change the shape
 of a statement, whatever quotes, semicolons, comments or newlines it holds. Undefined variables
 are errors, never empty strings.
 """
@@ -89,6 +89,31 @@ def _matches(column: str, values: tuple[str, ...]) -> str:
     return f"COALESCE({' OR '.join(tests)}, FALSE)"
 
 
+# Some services version their API in the event name: Lambda writes UpdateFunctionCode20150331v2,
+# CloudFront CreateDistribution2020_05_31. Detections compare the name without that date suffix.
+API_VERSION_SUFFIX = "[0-9]{4}_?[0-9]{2}_?[0-9]{2}(v[0-9]+)?$"
+
+
+def event_name(alias: str | None = None) -> Sql:
+    """``{{ event_name() }}``: the record's eventName without an API-version suffix, for every detection.
+
+    One normalisation, so no detection writes its own ``LIKE 'UpdateFunctionCode%'`` (which would
+    also match UpdateFunctionCodeSigningConfig).
+    """
+    column = f"{identifier(alias)}.eventname" if alias else "eventname"
+    return Sql(f"regexp_replace({column}, {sql_literal(API_VERSION_SUFFIX)}, '')")
+
+
+def matches(column: str, values: Iterable[str] | str | None) -> Sql:
+    """``{{ matches('instance_type', instance_types) }}``: the column is one of a parameter's values.
+
+    ``*`` is a wildcard; an empty or missing list matches nothing (FALSE), so an allow-list
+    parameter may default to empty.
+    """
+    items = (values,) if isinstance(values, str) else tuple(str(v) for v in values or ())
+    return Sql(_matches(identifier(column), items) if items else "FALSE")
+
+
 def identifiers(names: str | list[str] | tuple[str, ...]) -> Sql:
     """``ident('principal')`` or ``ident(['a', 'b'])`` in a template: checked column names, comma-joined."""
     items = [names] if isinstance(names, str) else list(names)
@@ -163,7 +188,14 @@ def _macros(ctx: RenderContext) -> dict[str, Callable[..., Sql]]:
             clauses.append(f"AND NOT ({' AND '.join(tests)})")
         return Sql("\n  ".join(clauses))
 
-    return {"table": table, "window": window, "suppressions": suppressions, "ident": identifiers}
+    return {
+        "table": table,
+        "window": window,
+        "suppressions": suppressions,
+        "ident": identifiers,
+        "event_name": event_name,
+        "matches": matches,
+    }
 
 
 # Shared fragments (``{% include 'fragments/record_columns.sql' %}``) live in queries/ like all SQL.

@@ -1,0 +1,56 @@
+/*
+id: lambda_permission_opened
+title: Lambda function made invocable by everyone or another account
+severity: high
+attack: [T1098, T1546]
+stratus: [aws.persistence.lambda-backdoor-function]
+description: >
+  A successful lambda:AddPermission (any API version: the event name is normalised with
+  event_name()) whose principal is "*" or an AWS account that is neither the function's account
+  nor in `trusted_accounts`, without a SourceArn / SourceAccount / PrincipalOrgID condition
+  narrowing it. Service principals (s3.amazonaws.com, events.amazonaws.com ...) invoking the
+  function for its own account's resources do not fire. Function URLs with auth type NONE are the
+  same exposure: AddPermission with functionUrlAuthType NONE and principal "*" fires.
+runbook: >
+  1. Read the statement (statement_id, grantee, function_name): remove it
+     (aws lambda remove-permission) unless the function is a deliberate public or partner API.
+  2. Look at who invoked the function since (CloudWatch metrics, data events) and what the
+     function's role can do: a public function with a powerful role is a way back in.
+schedule: 15m
+dedup_key: [account_id, function_name, statement_id]
+tables: [cloudtrail]
+parameters:
+  trusted_accounts: []
+*/
+WITH grants AS (
+  SELECT
+    {% include 'fragments/record_columns.sql' %},
+    eventname AS event_name,
+    json_extract_scalar(requestparameters, '$.functionName') AS function_name,
+    json_extract_scalar(requestparameters, '$.statementId') AS statement_id,
+    json_extract_scalar(requestparameters, '$.principal') AS grantee,
+    coalesce(json_extract_scalar(requestparameters, '$.sourceArn'),
+             json_extract_scalar(requestparameters, '$.sourceAccount'),
+             json_extract_scalar(requestparameters, '$.principalOrgID')) AS narrowed_by,
+    useragent AS user_agent
+  FROM {{ table('cloudtrail') }}
+  WHERE {{ window() }}
+    AND eventsource = 'lambda.amazonaws.com'
+    AND {{ event_name() }} = 'AddPermission'
+    AND errorcode IS NULL
+    {{ suppressions() }}
+),
+grantee_accounts AS (
+  SELECT *,
+    CASE WHEN grantee = '*' THEN '*'
+         WHEN regexp_like(grantee, '^[0-9]{12}$') THEN grantee
+         ELSE regexp_extract(grantee, '^arn:aws[a-z-]*:(iam|sts)::([0-9]{12}):', 2) END AS grantee_account
+  FROM grants
+)
+SELECT event_id, event_time, account_id, region, principal, source_ip, event_name, function_name,
+       statement_id, grantee, user_agent
+FROM grantee_accounts
+WHERE narrowed_by IS NULL
+  AND grantee_account IS NOT NULL
+  AND grantee_account <> account_id
+  {% if trusted_accounts %}AND grantee_account NOT IN {{ trusted_accounts }}{% endif %}

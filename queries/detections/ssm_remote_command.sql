@@ -1,0 +1,46 @@
+/*
+id: ssm_remote_command
+title: Commands or shell sessions on instances through Systems Manager
+severity: medium
+attack: [T1651, T1021]
+stratus: [aws.execution.ssm-send-command, aws.execution.ssm-start-session, aws.credential-access.ec2-steal-instance-credentials]
+description: >
+  A successful ssm:SendCommand (a document run on instances: AWS-RunShellScript and friends) or
+  ssm:StartSession (an interactive shell or port forward) by a person or workload. Runs that
+  Systems Manager itself starts (State Manager, Maintenance Windows, Patch Manager: invokedBy
+  set) are not reported, nor are documents in `routine_documents` (patching and inventory by
+  default). Operators and automation roles that run commands routinely are tuned with a
+  suppression. `targets` lists the instances.
+runbook: >
+  1. What ran where: document_name and targets; the command's parameters are hidden in
+     CloudTrail, so read the output (aws ssm get-command-invocation, or the session's log in
+     S3/CloudWatch if session logging is on).
+  2. If the caller is not an operator expected to do this, treat the instances as compromised
+     (credentials read from IMDS is the classic next step) and the caller's credentials too.
+schedule: 15m
+dedup_key: [account_id, principal, event_name, targets]
+tables: [cloudtrail]
+parameters:
+  routine_documents: ['AWS-RunPatchBaseline', 'AWS-GatherSoftwareInventory', 'AWS-UpdateSSMAgent', 'AWS-ConfigureAWSPackage']
+*/
+WITH calls AS (
+  SELECT
+    {% include 'fragments/record_columns.sql' %},
+    eventname AS event_name,
+    coalesce(json_extract_scalar(requestparameters, '$.documentName'), 'SSM-SessionManagerRunShell') AS document_name,
+    coalesce(json_format(json_extract(requestparameters, '$.instanceIds')),
+             json_format(json_extract(requestparameters, '$.targets')),
+             json_extract_scalar(requestparameters, '$.target')) AS targets,
+    useragent AS user_agent
+  FROM {{ table('cloudtrail') }}
+  WHERE {{ window() }}
+    AND eventsource = 'ssm.amazonaws.com'
+    AND eventname IN ('SendCommand', 'StartSession')
+    AND errorcode IS NULL
+    AND {% include 'fragments/not_aws_service.sql' %}
+    {{ suppressions() }}
+)
+SELECT event_id, event_time, account_id, region, principal, source_ip, event_name, document_name,
+       targets, user_agent
+FROM calls
+WHERE NOT {{ matches('document_name', routine_documents) }}
