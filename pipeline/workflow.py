@@ -185,3 +185,33 @@ def make_runner(settings: Settings, source: str, output: Path | None = None, sta
         open_findings_store(store_location),
         prepare=prepare,
     )
+
+
+def record_findings(settings: Settings, outcome: DetectOutcome, start: datetime, end: datetime) -> str:
+    """Append a detect run's findings and per-detection costs to the findings store.
+
+    What the weekly report and ``trailguard findings`` read; a re-run over the same window
+    re-stores the same finding ids, and the store keeps each one's latest version.
+    """
+    import uuid
+    from datetime import UTC
+
+    from pipeline.findings_store import RunMetadata, open_findings_store
+
+    store = open_findings_store(settings["findings_store"] or str(settings.data_dir))
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    batch = uuid.uuid4().hex[:12]
+    by_detection: dict[str, list] = {}
+    for finding in outcome.findings:
+        by_detection.setdefault(finding.detection_id, []).append(finding)
+    for run in outcome.result.runs:
+        if run.error:
+            continue
+        meta = RunMetadata(
+            run_id=f"detect-{batch}-{run.detection_id}", detection_id=run.detection_id, engine=outcome.engine,
+            window_start=start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            window_end=end.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), now=now,
+            query_id=run.query_id, bytes_scanned=run.bytes_scanned, duration_s=run.duration_s, rows=run.rows,
+        )
+        store.append(by_detection.get(run.detection_id, []), meta)
+    return store.location

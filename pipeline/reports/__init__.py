@@ -1,0 +1,1 @@
+"""Trends, investigations, tuning and the weekly report: DataFrames first, markdown last."""

@@ -1,0 +1,308 @@
+"""The weekly security report: what happened, what is new, what to tune, whether the logs are whole.
+
+:func:`build_weekly_report` gathers everything as DataFrames (a notebook can stop there);
+:func:`write_weekly_report` draws the charts and renders ``weekly.md`` with them beside it.
+Findings come from the findings store (what scheduled runs delivered), events from the tables
+through ``queries/reports/`` on the configured engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipeline.config import ConfigError, Settings
+from pipeline.detections import load_detections
+from pipeline.findings_store import open_findings_store
+from pipeline.reports import trends
+from pipeline.reports.health import CoverageHealth, coverage_health
+from pipeline.reports.weeks import latest_log_time, week_label, week_of
+from pipeline.templating import partition_days
+
+Progress = Callable[[str, int, int], None]
+BASELINE_DAYS = 28
+ATHENA_USD_PER_TB = 5.0
+ATHENA_MIN_BYTES = 10 * 1024**2  # Athena bills at least 10 MB per query
+HEALTH_DETECTIONS = ("log_delivery_gap", "log_file_tampered")
+
+
+@dataclass
+class WeeklyReport:
+    """Everything the weekly report shows, as data."""
+
+    week: str
+    start: datetime
+    end: datetime
+    source: str
+    engine: str
+    generated_at: datetime
+    findings: pd.DataFrame  # first seen this week, latest versions
+    severity: pd.DataFrame  # week over week by severity
+    by_detection: pd.DataFrame  # week over week by detection
+    new_high: pd.DataFrame
+    runbooks: dict[str, str]
+    noisy_principals: pd.DataFrame
+    top_source_ips: pd.DataFrame
+    new_entities: pd.DataFrame
+    guardduty: pd.DataFrame  # type family x severity, this week
+    guardduty_total: int
+    guardduty_last_week: int
+    volume: pd.DataFrame
+    events_last_week: int
+    health: CoverageHealth
+    health_findings: pd.DataFrame
+    pipeline_cost: pd.DataFrame
+    runs: int
+    integrity: Any = None  # pipeline.integrity summary when the source has digests
+    cost: Any = None  # pipeline.cost summary when available
+    charts: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def events(self) -> int:
+        return int(self.volume["events"].sum()) if not self.volume.empty else 0
+
+    @property
+    def summary(self) -> list[str]:
+        """Three lines a security lead reads first."""
+        counts = self.severity.set_index("severity")["this_week"]
+        high = int(counts.get("critical", 0) + counts.get("high", 0))
+        total = len(self.findings)
+        last = int(self.severity["last_week"].sum())
+        change = "no change" if total == last else f"{total - last:+d} on the week before"
+        lines = [
+            f"{total} new finding(s) ({change}); {high} high or critical."
+            if total
+            else f"No new findings this week (the week before: {last}).",
+            f"{self.events:,} CloudTrail records from {self.volume['account_id'].nunique()} account(s); "
+            f"{self.guardduty_total} GuardDuty finding(s).",
+        ]
+        problems = self.health.problems
+        gaps = len(self.health_findings)
+        if len(problems) or gaps:
+            lines.append(
+                f"Log health needs attention: {len(problems)} account/region(s) silent or stopped, "
+                f"{gaps} delivery-gap or tampering finding(s)."
+            )
+        else:
+            lines.append("Logs arrived from every expected account and region all week.")
+        return lines
+
+
+def _week_start(settings: Settings, source: str, week_start: datetime | None) -> datetime:
+    if week_start is not None:
+        return week_start
+    if not source.startswith("s3://") and Path(source).is_dir():
+        newest = latest_log_time(Path(source))
+        if newest is not None:
+            return week_of(newest)
+    runs = open_findings_store(trends.findings_store_location(settings)).runs()
+    if not runs.empty:
+        newest = pd.to_datetime(runs["window_end"], utc=True, format="ISO8601").max()
+        return week_of((newest - pd.Timedelta(minutes=1)).to_pydatetime())
+    raise ConfigError(
+        f"source {source}: no CloudTrail logs and no recorded runs to choose a week from; pass --week"
+    )
+
+
+def athena_cost(bytes_scanned: pd.Series) -> pd.Series:
+    """Dollars per query at Athena's price: bytes rounded up to 10 MB at least."""
+    billed = bytes_scanned.clip(lower=ATHENA_MIN_BYTES)
+    return billed / 1024**4 * ATHENA_USD_PER_TB
+
+
+def pipeline_cost(runs: pd.DataFrame, start: datetime, end: datetime) -> pd.DataFrame:
+    """Per detection: runs whose window ended in the week, seconds, bytes scanned and dollars."""
+    columns = ["detection_id", "runs", "seconds", "bytes_scanned", "usd"]
+    if runs.empty:
+        return pd.DataFrame(
+            {c: pd.Series(dtype="int64" if c in ("runs", "bytes_scanned") else "float64") for c in columns}
+        ).astype({"detection_id": str})
+    ended = pd.to_datetime(runs["window_end"], utc=True, format="ISO8601")
+    week = runs[(ended > pd.Timestamp(start)) & (ended <= pd.Timestamp(end))].copy()
+    scanned = pd.to_numeric(week["bytes_scanned"], errors="coerce")
+    week["usd"] = athena_cost(scanned).where(scanned.notna(), 0.0)
+    week["bytes"] = scanned.fillna(0)
+    grouped = week.groupby("detection_id")
+    frame = pd.DataFrame(
+        {
+            "runs": grouped.size().astype("int64"),
+            "seconds": grouped["duration_s"].sum().astype("float64"),
+            "bytes_scanned": grouped["bytes"].sum().astype("int64"),
+            "usd": grouped["usd"].sum().astype("float64"),
+        }
+    )
+    return frame.sort_values(["usd", "seconds"], ascending=False).rename_axis("detection_id").reset_index()
+
+
+def _engine_for(settings: Settings, source: str, days: list[str], progress: Progress | None):  # noqa: ANN202
+    from pipeline.workflow import ingest, open_engine
+
+    if settings.engine == "athena":
+        return open_engine(settings), []
+    lake, reports = ingest(settings, source, days, progress)
+    return open_engine(settings, lake), reports
+
+
+def _expected_pairs(settings: Settings) -> list[tuple[str, str]]:
+    catalog = settings["catalog"]
+    return [(str(a), str(r)) for a in catalog.get("accounts") or [] for r in catalog.get("regions") or []]
+
+
+def build_weekly_report(
+    settings: Settings,
+    source: str | None = None,
+    week_start: datetime | None = None,
+    progress: Progress | None = None,
+) -> WeeklyReport:
+    """Gather the week's findings, trends, GuardDuty, coverage and cost."""
+    source = source or settings.source
+    start = _week_start(settings, source, week_start)
+    end = start + timedelta(days=7)
+    baseline = start - timedelta(days=BASELINE_DAYS)
+    engine, ingest_reports = _engine_for(settings, source, partition_days(baseline, end), progress)
+    try:
+        volume = trends.event_volume(engine, start, end)
+        last_volume = trends.event_volume(engine, start - timedelta(days=7), start)
+        new_entities = trends.first_seen(engine, start, end, BASELINE_DAYS)
+        gd = trends.guardduty_trends(engine, start, end)
+        gd_last = trends.guardduty_trends(engine, start - timedelta(days=7), start)
+        health = coverage_health(
+            engine, start, end, baseline_days=BASELINE_DAYS, expected=_expected_pairs(settings)
+        )
+    finally:
+        engine.close()
+    for report in ingest_reports:
+        health.skipped_files.extend(report.skipped_files)
+    all_findings = trends.load_findings(settings, since=start - timedelta(days=7), until=end)
+    findings = trends.in_period(all_findings, start, end)
+    detections = load_detections()
+    new_high = findings[findings["severity"].astype(str).isin(["critical", "high"])].sort_values(
+        ["severity", "first_seen"], ascending=[False, True]
+    )
+    cost = pipeline_cost(open_findings_store(trends.findings_store_location(settings)).runs(), start, end)
+    return WeeklyReport(
+        week=week_label(start),
+        start=start,
+        end=end,
+        source=source,
+        engine=settings.engine,
+        generated_at=datetime.now(UTC),
+        findings=findings,
+        severity=trends.week_over_week(all_findings, start, "severity"),
+        by_detection=trends.week_over_week(all_findings, start, "detection_id"),
+        new_high=new_high.reset_index(drop=True),
+        runbooks={
+            d: detections[d].runbook for d in new_high["detection_id"].astype(str).unique() if d in detections
+        },
+        noisy_principals=trends.top_principals(findings),
+        top_source_ips=trends.top_source_ips(findings),
+        new_entities=new_entities,
+        guardduty=trends.guardduty_by_family(gd),
+        guardduty_total=int(gd["findings"].sum()),
+        guardduty_last_week=int(gd_last["findings"].sum()),
+        volume=volume,
+        events_last_week=int(last_volume["events"].sum()),
+        health=health,
+        health_findings=findings[findings["detection_id"].astype(str).isin(HEALTH_DETECTIONS)].reset_index(
+            drop=True
+        ),
+        pipeline_cost=cost,
+        runs=int(cost["runs"].sum()),
+    )
+
+
+def _accounts(volume: pd.DataFrame) -> pd.DataFrame:
+    if volume.empty:
+        return pd.DataFrame(columns=["account_id", "events", "errors", "regions", "services"])
+    grouped = volume.groupby(volume["account_id"].astype(str))
+    frame = pd.DataFrame(
+        {
+            "events": grouped["events"].sum().astype("int64"),
+            "errors": grouped["errors"].sum().astype("int64"),
+            "regions": grouped["region"].nunique().astype("int64"),
+            "services": grouped["event_source"].nunique().astype("int64"),
+        }
+    )
+    return frame.sort_values("events", ascending=False).rename_axis("account_id").reset_index()
+
+
+def _new_counts(entities: pd.DataFrame) -> str:
+    counts = entities["kind"].value_counts()
+    names = {
+        "principal": "principal(s)",
+        "source_ip": "source IP(s)",
+        "region": "region(s)",
+        "user_agent": "user agent(s)",
+    }
+    return ", ".join(f"{int(counts.get(kind, 0))} new {label}" for kind, label in names.items())
+
+
+def write_weekly_report(report: WeeklyReport, out: Path) -> Path:
+    """Write ``weekly-<week>.md`` and its PNG charts into ``out``; returns the markdown's path."""
+    from pipeline.reports import charts
+    from pipeline.reports.render import render_markdown
+
+    out.mkdir(parents=True, exist_ok=True)
+    prefix = f"weekly-{report.week}"
+    report.charts = {
+        "findings_per_day": charts.findings_per_day(
+            report.findings, report.start, out / f"{prefix}-findings.png"
+        ),
+        "detections_week_over_week": charts.detections_week_over_week(
+            report.by_detection, out / f"{prefix}-detections.png"
+        ),
+        "guardduty_families": charts.guardduty_families(report.guardduty, out / f"{prefix}-guardduty.png"),
+        "event_volume_per_day": charts.event_volume_per_day(
+            report.volume, report.start, out / f"{prefix}-volume.png"
+        ),
+    }
+    cost = report.pipeline_cost.assign(
+        scanned=report.pipeline_cost["bytes_scanned"].map(lambda b: _size(b) if b else "n/a"),
+        cost=report.pipeline_cost["usd"].map(lambda v: f"${v:,.4f}"),
+    )
+    text = render_markdown(
+        "weekly.md.j2",
+        r=report,
+        one_day=timedelta(days=1),
+        charts={name: path.name for name, path in report.charts.items()},
+        by_detection=report.by_detection[
+            (report.by_detection["this_week"] > 0) | (report.by_detection["last_week"] > 0)
+        ],
+        guardduty=report.guardduty.rename_axis("type_family").reset_index(),
+        accounts=_accounts(report.volume),
+        baseline_days=BASELINE_DAYS,
+        new_counts=_new_counts(report.new_entities),
+        new_sections=[
+            ("principal", "Principals", 20),
+            ("region", "Regions", 20),
+            ("source_ip", "Source IPs", 10),
+            ("user_agent", "User agents", 10),
+        ],
+        pipeline_cost=cost,
+        scanned=int(report.pipeline_cost["bytes_scanned"].sum()),
+        spent=float(report.pipeline_cost["usd"].sum()),
+        integrity_text=_integrity_text(report.integrity),
+        cost_text=_cost_text(report.cost),
+    )
+    path = out / f"{prefix}.md"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _size(value: int) -> str:
+    from pipeline.scan_budget import format_size
+
+    return format_size(int(value))
+
+
+def _integrity_text(integrity: Any) -> str:
+    return "" if integrity is None else str(integrity)
+
+
+def _cost_text(cost: Any) -> str:
+    return "" if cost is None else str(cost)

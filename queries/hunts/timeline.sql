@@ -1,0 +1,24 @@
+/*
+Every record of the window where one field equals one value, oldest first: a principal's timeline
+(useridentity.arn or the role behind a session), an access key's, a source IP's. `field` is an
+identifier the library checks against an allow-list; `value` is always a quoted literal.
+*/
+SELECT
+  eventtime AS event_time,
+  recipientaccountid AS account_id,
+  awsregion AS region,
+  eventsource AS event_source,
+  eventname AS event_name,
+  errorcode AS error_code,
+  useridentity.arn AS principal,
+  useridentity.sessioncontext.sessionissuer.arn AS role,
+  useridentity.accesskeyid AS access_key_id,
+  sourceipaddress AS source_ip,
+  useragent AS user_agent,
+  readonly AS read_only,
+  eventid AS event_id
+FROM {{ table('cloudtrail') }}
+WHERE {{ window() }}
+  AND {{ ident(field) }} = {{ value }}
+ORDER BY eventtime, eventid
+LIMIT {{ limit }}
