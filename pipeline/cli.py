@@ -18,7 +18,10 @@ from rich.text import Text
 from pipeline import cli_runs
 from pipeline.cli_catalog import catalog_app
 from pipeline.cli_common import ConfigOption, fail, guarded, parse_when, settings_for
+from pipeline.cli_cost import cost
+from pipeline.cli_coverage import coverage
 from pipeline.cli_integrity import validate_logs
+from pipeline.cli_reports import report_app
 from pipeline.config import ConfigError
 from pipeline.console import console, err_console, progress_bar, table
 from pipeline.detections import load_detections, select
@@ -31,11 +34,14 @@ app = typer.Typer(
     help="Security analytics for an AWS organization's CloudTrail and GuardDuty data.",
 )
 app.add_typer(catalog_app, name="catalog")
+app.add_typer(report_app, name="report")
 app.command("run")(cli_runs.run)
 app.command("schedule")(cli_runs.schedule)
 app.command("findings")(cli_runs.findings)
 app.command("suppressions")(cli_runs.suppressions)
 app.command("validate-logs")(validate_logs)
+app.command("coverage")(coverage)
+app.command("cost")(cost)
 
 
 def print_ingest(reports: list[IngestReport]) -> None:
@@ -110,10 +116,13 @@ def detect(
     end: Annotated[str, typer.Option(help="Window end, ISO 8601 (exclusive).")],
     output: Annotated[Path, typer.Option(help="JSON lines file, one finding a line.")],
     detection: Annotated[list[str] | None, typer.Option("--detection", "-d", help="Only these ids.")] = None,
+    record: Annotated[bool, typer.Option(help="Also store the findings and run costs in the findings store "
+                                              "(what `trailguard report weekly` reads).")] = False,
     config: ConfigOption = None,
 ) -> None:
     """Run detections over a time window and write findings as JSON lines."""
     from pipeline.workflow import detect as run_detect
+    from pipeline.workflow import record_findings
 
     begin, finish = parse_when(start, "--start"), parse_when(end, "--end")
     if begin >= finish:
@@ -132,6 +141,8 @@ def detect(
         print_ingest(outcome.ingest)
     print_summary(outcome)
     console.print(f"{len(outcome.findings)} finding(s) written to {output}")
+    if record:
+        console.print(f"findings stored in {record_findings(settings, outcome, begin, finish)}")
     if outcome.result.failed:
         raise typer.Exit(1)
 
@@ -165,6 +176,7 @@ def demo(
     """Generate a synthetic organization, ingest it, run every detection, print a summary."""
     from pipeline.demo import generate_demo
     from pipeline.workflow import detect as run_detect
+    from pipeline.workflow import record_findings
 
     settings = settings_for(config, source=str(out))
     with progress_bar() as progress:
@@ -193,6 +205,8 @@ def demo(
         for finding in outcome.findings:
             handle.write(finding.to_json() + "\n")
     console.print(f"findings written to {findings_file}")
+    console.print(f"findings stored in {record_findings(settings, outcome, start, end)} "
+                  "(next: trailguard report weekly, trailguard cost)")
 
 
 @app.command("lint")
