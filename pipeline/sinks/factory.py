@@ -16,29 +16,57 @@ detection runs rather than after it found something.
     [[sinks]]
     type = "securityhub"
     region = "us-east-1"      # default: AWS_REGION / AWS_DEFAULT_REGION
+    [[sinks]]
+    type = "jira"             # Cloud (REST v3, ADF) or flavor = "datacenter" (REST v2, wiki markup)
+    url = "https://example.atlassian.net"
+    project = "SEC"
+    email = "secbot@example.com"               # Cloud: Basic auth with an API token
+    token_env = "JIRA_API_TOKEN"               # or token_file, or token_secret (Secrets Manager)
+    max_severity = "high"                      # routing: severity band and detection ids (globs)
+    detections = ["iam_*", "root_account_usage"]
+    [[sinks]]
+    type = "pagerduty"        # Events API v2; min_severity defaults to "high"
+    routing_key_env = "PAGERDUTY_ROUTING_KEY"  # or routing_key_file / routing_key_secret
+
+Routing keys (any sink type): ``min_severity``, ``max_severity``, ``detections`` and
+``exclude_detections`` (ids or ``*`` globs). Credentials never appear in an error message.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pipeline.config import ConfigError
-from pipeline.sinks.base import Sink, SinkError, check_severity
+from pipeline.findings import Finding
+from pipeline.sinks.base import Delivery, Sink, SinkError, check_severity, severity_rank
+from pipeline.sinks.http import Credential
+from pipeline.sinks.jira import FLAVORS, GROUPS, JiraSink
 from pipeline.sinks.jsonl import JsonlSink
+from pipeline.sinks.pagerduty import EVENTS_URL, PagerDutySink
 from pipeline.sinks.securityhub import SecurityHubSink
 from pipeline.sinks.slack import SlackSink, resolve_webhook
 
-_COMMON = {"type", "name", "min_severity"}
+_COMMON = {"type", "name", "min_severity", "max_severity", "detections", "exclude_detections"}
+_HTTP = {"max_attempts", "timeout", "backoff"}
 KEYS = {
     "jsonl": _COMMON | {"path"},
-    "slack": _COMMON | {"webhook_env", "webhook_file", "max_attempts", "timeout", "backoff"},
+    "slack": _COMMON | _HTTP | {"webhook_env", "webhook_file"},
     "securityhub": _COMMON | {"region", "account_id", "product_arn", "max_attempts", "accounts"},
+    "jira": _COMMON | _HTTP | {"url", "flavor", "project", "issue_type", "email", "email_env",
+                               "token_env", "token_file", "token_secret", "token_secret_key", "id_field",
+                               "group", "labels", "priorities", "resolve_transition"},
+    "pagerduty": _COMMON | _HTTP | {"url", "routing_key_env", "routing_key_file", "routing_key_secret",
+                                    "routing_key_secret_key"},
 }
+DEFAULT_MIN_SEVERITY = {"pagerduty": "high"}  # the seed's SEV-1/2 page; everything else gets all
 _ACCOUNT = re.compile(r"^\d{12}$")
+_HTTP_URL = re.compile(r"^https?://[^\s/]+\S*$")
 _PRODUCT_ARN = re.compile(r"^arn:aws[a-z-]*:securityhub:[a-z0-9-]+:\d{12}:product/.+$")
 
 
@@ -65,6 +93,144 @@ def _positive(table: Mapping[str, Any], key: str, default: float, kind: type = f
     return kind(value)
 
 
+def _strings(table: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    value = table.get(key, ())
+    value = [value] if isinstance(value, str) else value
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise _Problem(key, f"{value!r} is not a list of non-empty strings")
+    return tuple(v.strip() for v in value)
+
+
+def _http_options(table: Mapping[str, Any]) -> dict[str, Any]:
+    """Retry settings shared by the HTTP sinks."""
+    return {"max_attempts": _positive(table, "max_attempts", 5, int),
+            "timeout": _positive(table, "timeout", 10.0), "backoff": _positive(table, "backoff", 1.0)}
+
+
+def _credential(table: Mapping[str, Any], key: str, default_env: str, environ: Mapping[str, str],
+                endpoint_url: str | None) -> Credential:
+    """``<key>_secret`` (+ ``_secret_key``), ``<key>_file`` or ``<key>_env``, in that order of preference."""
+    try:
+        return Credential(key, env=_text(table, f"{key}_env") or default_env,
+                          file=_text(table, f"{key}_file"), secret=_text(table, f"{key}_secret"),
+                          secret_key=_text(table, f"{key}_secret_key"),
+                          environ=environ, endpoint_url=endpoint_url)
+    except ValueError as exc:
+        name, _, message = str(exc).partition(": ")
+        raise _Problem(name, message) from None
+
+
+def _url(table: Mapping[str, Any], default: str | None = None) -> str:
+    url = _text(table, "url", default)
+    if url is None:
+        raise _Problem("url", "missing (the service's base URL)")
+    if not _HTTP_URL.match(url):
+        raise _Problem("url", f"{url!r} is not an http(s) URL")
+    return url
+
+
+def _jira(table: Mapping[str, Any], environ: Mapping[str, str], endpoint_url: str | None, name: str | None,
+          severity: str) -> JiraSink:
+    url, project = _url(table), _text(table, "project")
+    if project is None:
+        raise _Problem("project", "missing (the Jira project key, e.g. SEC)")
+    flavor = _text(table, "flavor") or "cloud"
+    if flavor not in FLAVORS:
+        raise _Problem("flavor", f"{flavor!r} is not one of {', '.join(FLAVORS)}")
+    group = _text(table, "group") or "finding"
+    if group not in GROUPS:
+        raise _Problem("group", f"{group!r} is not one of {', '.join(GROUPS)}")
+    email = _text(table, "email")
+    if email is None and table.get("email_env"):
+        variable = str(_text(table, "email_env"))
+        email = (environ.get(variable) or "").strip() or None
+        if email is None:
+            raise _Problem("email_env", f"environment variable {variable} is not set")
+    priorities = table.get("priorities", {})
+    if not isinstance(priorities, Mapping) or not all(isinstance(v, str) for v in priorities.values()):
+        raise _Problem("priorities", "must be a table of severity = \"Jira priority name\"")
+    for level in priorities:
+        try:
+            check_severity(level)
+        except ValueError as exc:
+            raise _Problem("priorities", str(exc)) from None
+    token = _credential(table, "token", "JIRA_API_TOKEN", environ, endpoint_url)
+    try:
+        return JiraSink(url, project, token, email=email, flavor=flavor,
+                        issue_type=_text(table, "issue_type") or "Task",
+                        id_field=_text(table, "id_field") or "labels", group=group,
+                        labels=_strings(table, "labels"), priorities=priorities,
+                        resolve_transition=_text(table, "resolve_transition"), name=name,
+                        min_severity=severity, **_http_options(table))
+    except ValueError as exc:
+        key, _, message = str(exc).partition(": ")
+        raise _Problem(key, message) from None
+
+
+def _pagerduty(table: Mapping[str, Any], environ: Mapping[str, str], endpoint_url: str | None,
+               name: str | None, severity: str) -> PagerDutySink:
+    key = _credential(table, "routing_key", "PAGERDUTY_ROUTING_KEY", environ, endpoint_url)
+    return PagerDutySink(key, name=name or "pagerduty", min_severity=severity, url=_url(table, EVENTS_URL),
+                         **_http_options(table))
+
+
+class RoutedSink:
+    """A sink behind a routing filter: a severity ceiling and detection ids or globs to take or skip.
+
+    Only ``accepts`` changes; everything else (``deliver``, ``resolve``, ``path``) is the wrapped
+    sink's, so the scheduler and the response function need not know routing exists.
+    """
+
+    def __init__(self, inner: Sink, max_severity: str | None, detections: Sequence[str],
+                 exclude: Sequence[str]) -> None:
+        self.inner, self.max_severity = inner, max_severity
+        self.detections, self.exclude = tuple(detections), tuple(exclude)
+
+    name = property(lambda self: self.inner.name)
+    min_severity = property(lambda self: self.inner.min_severity)
+    idempotent = property(lambda self: self.inner.idempotent)
+
+    def accepts(self, finding: Finding) -> bool:
+        detection = finding.detection_id
+        wanted = not self.detections or any(fnmatch.fnmatchcase(detection, p) for p in self.detections)
+        unwanted = any(fnmatch.fnmatchcase(detection, p) for p in self.exclude)
+        rank = severity_rank(finding.severity)
+        below_cap = self.max_severity is None or rank <= severity_rank(self.max_severity)
+        return wanted and not unwanted and below_cap and self.inner.accepts(finding)
+
+    def deliver(self, deliveries: list[Delivery]) -> None:
+        self.inner.deliver(deliveries)
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self.inner, attribute)
+
+    def __repr__(self) -> str:
+        return f"RoutedSink({self.inner!r}, detections={self.detections!r}, exclude={self.exclude!r})"
+
+
+def _route(sink: Sink, table: Mapping[str, Any]) -> Sink:
+    """Wrap ``sink`` when the table routes by detection or caps the severity."""
+    detections, exclude = _strings(table, "detections"), _strings(table, "exclude_detections")
+    cap = table.get("max_severity")
+    if cap is not None:
+        try:
+            cap = check_severity(cap)
+        except ValueError as exc:
+            raise _Problem("max_severity", str(exc)) from None
+        if severity_rank(cap) < severity_rank(sink.min_severity):
+            raise _Problem("max_severity", f"{cap!r} is below min_severity {sink.min_severity!r}")
+    if not (detections or exclude or cap):
+        return sink
+    from pipeline.detections import load_detections
+
+    known = {*load_detections(), "automated_response"}
+    for key, patterns in (("detections", detections), ("exclude_detections", exclude)):
+        for pattern in patterns:
+            if not any(fnmatch.fnmatchcase(d, pattern) for d in known):
+                raise _Problem(key, f"{pattern!r} matches no detection id (see trailguard detections)")
+    return RoutedSink(sink, cap, detections, exclude)
+
+
 def _build_one(table: Mapping[str, Any], environ: Mapping[str, str], endpoint_url: str | None) -> Sink:
     kind = table.get("type")
     if kind not in KEYS:
@@ -73,10 +239,14 @@ def _build_one(table: Mapping[str, Any], environ: Mapping[str, str], endpoint_ur
     if unknown:
         raise _Problem(unknown[0], f"unknown key (known: {', '.join(sorted(KEYS[kind]))})")
     try:
-        severity = check_severity(table.get("min_severity", "low"))
+        severity = check_severity(table.get("min_severity", DEFAULT_MIN_SEVERITY.get(kind, "low")))
     except ValueError as exc:
         raise _Problem("min_severity", str(exc)) from None
     name = _text(table, "name")
+    if kind == "jira":
+        return _jira(table, environ, endpoint_url, name, severity)
+    if kind == "pagerduty":
+        return _pagerduty(table, environ, endpoint_url, name, severity)
     if kind == "jsonl":
         path = _text(table, "path")
         if path is None:
@@ -89,9 +259,7 @@ def _build_one(table: Mapping[str, Any], environ: Mapping[str, str], endpoint_ur
         except ValueError as exc:
             key, _, message = str(exc).partition(": ")
             raise _Problem(key, message) from None
-        return SlackSink(url, name=name or "slack", min_severity=severity,
-                         max_attempts=_positive(table, "max_attempts", 5, int),
-                         timeout=_positive(table, "timeout", 10.0), backoff=_positive(table, "backoff", 1.0))
+        return SlackSink(url, name=name or "slack", min_severity=severity, **_http_options(table))
     region = _text(table, "region") or environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
     if not region:
         raise _Problem("region", "not set, and neither is AWS_REGION or AWS_DEFAULT_REGION")
@@ -122,7 +290,7 @@ def build_sinks(settings: Any, output: Path | None = None, environ: Mapping[str,
             raise ConfigError(f"{label}: must be a table with a type key")
         label += f" ({table.get('type', '?')}{' ' + repr(table['name']) if table.get('name') else ''})"
         try:
-            sink = _build_one(table, environ, endpoint_url)
+            sink = _route(_build_one(table, environ, endpoint_url), table)
         except _Problem as exc:
             raise ConfigError(f"{label}: {exc.key}: {exc}") from None
         except SinkError as exc:
@@ -132,9 +300,44 @@ def build_sinks(settings: Any, output: Path | None = None, environ: Mapping[str,
         sinks.append(sink)
     if output is not None:
         target = Path(output).resolve()
-        if not any(isinstance(s, JsonlSink) and s.path.resolve() == target for s in sinks):
+        if not any(isinstance(getattr(s, "inner", s), JsonlSink) and s.path.resolve() == target  # type: ignore[attr-defined]
+                   for s in sinks):
             try:
                 sinks.append(JsonlSink(Path(output)))
             except SinkError as exc:
                 raise ConfigError(f"--output: {exc}") from None
     return sinks
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What one sink did about one finding id (``error`` set when it failed)."""
+
+    sink: str
+    finding_id: str
+    outcome: str
+    error: str | None = None
+
+
+def resolve_findings(settings: Any, finding_ids: Sequence[str], reason: str = "",
+                     environ: Mapping[str, str] | None = None, endpoint_url: str | None = None,
+                     sinks: Sequence[Sink] | None = None) -> list[Resolution]:
+    """Tell every configured sink that can (PagerDuty: resolve the alert; Jira: comment and, with
+    ``resolve_transition``, close the ticket) that these findings are closed or benign.
+
+    Safe to repeat. A sink that fails is reported and the others still run; ConfigError when no
+    configured sink can resolve anything, so a command that does nothing never looks successful.
+    """
+    chosen = [s for s in (build_sinks(settings, environ=environ, endpoint_url=endpoint_url)
+                          if sinks is None else sinks) if callable(getattr(s, "resolve", None))]
+    if not chosen:
+        raise ConfigError("sinks: no configured sink can resolve findings (types jira, pagerduty)")
+    results: list[Resolution] = []
+    for sink in chosen:
+        try:
+            outcome = sink.resolve(list(finding_ids), reason)  # type: ignore[attr-defined]
+        except SinkError as exc:
+            results += [Resolution(sink.name, fid, "failed", str(exc)) for fid in finding_ids]
+            continue
+        results += [Resolution(sink.name, fid, outcome.get(fid, "-")) for fid in finding_ids]
+    return results
