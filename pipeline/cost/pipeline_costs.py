@@ -12,7 +12,9 @@ month costs under the lifecycle, not the first month's.
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -22,7 +24,7 @@ from pipeline.cost.lines import PIPELINE, Line, line
 from pipeline.cost.period import PROJECTION_DAYS
 from pipeline.cost.prices import PriceBook
 from pipeline.cost.volumes import CostInputs
-from pipeline.detections import load_detections
+from pipeline.detections import Detection, load_detections
 from pipeline.schedule import Schedule
 from pipeline.templating import partition_days
 
@@ -35,7 +37,9 @@ def bucket_region(settings: Settings) -> str:
     return str(settings["cost"].get("bucket_region") or settings["athena"].get("region") or "us-east-1")
 
 
-def schedule_runs(settings: Settings, days: int = PROJECTION_DAYS) -> pd.DataFrame:
+def schedule_runs(
+    settings: Settings, days: int = PROJECTION_DAYS, detections: Iterable[Detection] | None = None
+) -> pd.DataFrame:
     """Per enabled detection: runs in ``days`` and the mean number of day partitions (with data) a run reads.
 
     A run at T reads the window the scheduler gives it (one interval ending ``delivery_lag`` before T,
@@ -43,34 +47,32 @@ def schedule_runs(settings: Settings, days: int = PROJECTION_DAYS) -> pd.DataFra
     :func:`partition_days` names, of which only those up to T's day can hold files yet.
     """
     timing = settings["schedule"]
-    lag = timedelta(minutes=int(timing.get("delivery_lag_minutes", 15)))
-    overlap = timedelta(minutes=int(timing.get("overlap_minutes", 60)))
+    lag, overlap = int(timing.get("delivery_lag_minutes", 15)), int(timing.get("overlap_minutes", 60))
     rows = []
-    for detection in load_detections().values():
+    for detection in load_detections().values() if detections is None else detections:
         if not settings.detection_overrides(detection.id).get("enabled", True):
             continue
-        schedule = Schedule.parse(detection.schedule)
-        times = _run_times(schedule, days)
-        reach = overlap + timedelta(minutes=detection.lookback_minutes)
-        read = [
-            sum(
-                1
-                for d in partition_days(t - lag - schedule.interval(t) - reach, t - lag)
-                if d <= t.strftime("%Y/%m/%d")
-            )
-            for t in times
-        ]
-        rows.append(
-            (
-                detection.id,
-                detection.schedule,
-                ",".join(detection.tables),
-                len(times),
-                sum(read) / len(read) if read else 0.0,
-            )
-        )
+        runs, days_read = _runs(detection.schedule, days, lag, overlap + detection.lookback_minutes)
+        rows.append((detection.id, detection.schedule, ",".join(detection.tables), runs, days_read))
     frame = pd.DataFrame(rows, columns=["detection_id", "schedule", "tables", "runs", "days_read"])
     return frame.astype({"runs": "int64", "days_read": "float64"})
+
+
+@functools.lru_cache(maxsize=64)
+def _runs(schedule_text: str, days: int, lag_minutes: int, reach_minutes: int) -> tuple[int, float]:
+    """(runs, mean day partitions with data read per run); detections mostly share a schedule."""
+    schedule = Schedule.parse(schedule_text)
+    lag, reach = timedelta(minutes=lag_minutes), timedelta(minutes=reach_minutes)
+    times = _run_times(schedule, days)
+    read = [
+        sum(1 for d in partition_days(t - lag - schedule.interval(t) - reach, t - lag) if d <= _day(t))
+        for t in times
+    ]
+    return len(times), (sum(read) / len(read) if read else 0.0)
+
+
+def _day(moment: datetime) -> str:
+    return moment.strftime("%Y/%m/%d")
 
 
 def _run_times(schedule: Schedule, days: int) -> list[datetime]:
