@@ -6,12 +6,12 @@ attack: [T1098.003, T1098]
 stratus: [aws.persistence.iam-backdoor-role, aws.persistence.iam-create-backdoor-role]
 description: >
   A successful UpdateAssumeRolePolicy or CreateRole whose trust policy (policyDocument /
-  assumeRolePolicyDocument) names an AWS principal of an account that is neither the role's own
-  account nor in `trusted_accounts`, or the wildcard principal "*" / {"AWS": "*"}: the role can
-  now be assumed from outside, a backdoor that survives key rotation. Service principals
-  (ec2.amazonaws.com ...) and federated providers are not AWS principals and do not fire; set
-  `trusted_accounts` to the organization's accounts and known vendors. `outside_accounts` lists
-  what made it fire.
+  assumeRolePolicyDocument) names an AWS principal of an account outside the organization (not
+  one of the accounts whose logs this trail holds, seen in the window, nor in
+  `trusted_accounts`: known vendors), or the wildcard principal "*" / {"AWS": "*"}: the role
+  can now be assumed from outside, a backdoor that survives key rotation. Service principals
+  (ec2.amazonaws.com ...) and federated providers are not AWS principals and do not fire.
+  `outside_accounts` lists what made it fire.
 runbook: >
   1. Read the policy (policy_document) and identify the outside account(s) in outside_accounts:
      a known vendor (monitoring, backup) or unknown?
@@ -59,16 +59,19 @@ principals AS (
            END)) AS aws_principals
   FROM statements
 ),
+org AS (
+  {% include 'fragments/org_accounts.sql' %}
+),
 accounts AS (
   -- An AWS principal is "*", a 12-digit account id, or an ARN whose fifth field is the account.
-  SELECT *,
+  SELECT principals.*,
     array_distinct(filter(transform(aws_principals,
       p -> CASE WHEN p = '*' THEN '*'
                 WHEN regexp_like(p, '^[0-9]{12}$') THEN p
                 ELSE regexp_extract(p, '^arn:aws[a-z-]*:(iam|sts)::([0-9]{12}):', 2) END),
-      a -> a IS NOT NULL AND a <> account_id
+      a -> a IS NOT NULL AND a <> account_id AND NOT contains(org.accounts, a)
         {%- if trusted_accounts %} AND a NOT IN {{ trusted_accounts }}{% endif %})) AS outside_accounts
-  FROM principals
+  FROM principals CROSS JOIN org
 )
 SELECT event_id, event_time, account_id, region, principal, source_ip, event_name, role_name,
        outside_accounts, policy_document, user_agent

@@ -6,12 +6,15 @@ attack: [T1525, T1574]
 stratus: [aws.persistence.lambda-overwrite-code, aws.persistence.lambda-layer-extension]
 description: >
   A successful UpdateFunctionCode, or an UpdateFunctionConfiguration that sets the function's
-  layers (a layer can carry a Lambda extension that reads every invocation), by a principal that
-  is not one of the `deployers` (role or user ARNs, `*` wildcards: the CI/CD roles that ship
-  code). Event names carry an API version (UpdateFunctionCode20150331v2) and are matched through
-  the shared event_name() normalisation. Deployments that AWS services make on a user's behalf
-  (CloudFormation, SAM: invokedBy set) are not reported. `change` says code or layers; `layers`
-  lists the layer ARNs, and a layer from another account is the stronger signal.
+  layers (a layer can carry a Lambda extension that reads every invocation). Code changes all day
+  in a delivery pipeline and from developers' SSO sessions, so by default only what is rare is
+  reported: a change made with an identity type in `identity_types` (IAM users' long-term access
+  keys, root, federation tokens: the credentials attackers steal most), or a layer published by
+  another account, whoever adds it. Add AssumedRole to `identity_types` to see role sessions too,
+  and list the CI/CD principals in `deployers` (ARNs, `*` wildcards) to keep them out. Event
+  names carry an API version (UpdateFunctionCode20150331v2) and are matched through the shared
+  event_name() normalisation. Deployments AWS services make on a user's behalf (CloudFormation,
+  SAM: invokedBy set) are not reported. `change` says code or layers.
 runbook: >
   1. Ask the function owner whether this deployment was expected (function_name, principal,
      user_agent: a console or CLI upload instead of the pipeline is suspicious).
@@ -23,6 +26,7 @@ dedup_key: [account_id, function_name, change, principal]
 tables: [cloudtrail]
 parameters:
   deployers: []
+  identity_types: [IAMUser, Root, FederatedUser]
 */
 WITH changes AS (
   SELECT
@@ -31,6 +35,7 @@ WITH changes AS (
     json_extract_scalar(requestparameters, '$.functionName') AS function_name,
     json_format(json_extract(requestparameters, '$.layers')) AS layers,
     json_extract_scalar(responseelements, '$.codeSha256') AS code_sha256,
+    useridentity.type AS identity_type,
     useragent AS user_agent
   FROM {{ table('cloudtrail') }}
   WHERE {{ window() }}
@@ -45,4 +50,8 @@ SELECT event_id, event_time, account_id, region, principal, source_ip, event_nam
        CASE WHEN event_name = 'UpdateFunctionCode' THEN 'code' ELSE 'layers' END AS change,
        layers, code_sha256, user_agent
 FROM changes
-WHERE event_name = 'UpdateFunctionCode' OR COALESCE(layers, '[]') <> '[]'
+WHERE (event_name = 'UpdateFunctionCode' OR COALESCE(layers, '[]') <> '[]')
+  AND (identity_type IN {{ identity_types }}
+       -- a layer ARN names its publisher: arn:aws:lambda:region:ACCOUNT:layer:name:version
+       OR cardinality(filter(regexp_extract_all(COALESCE(layers, ''), 'arn:aws[a-z-]*:lambda:[^:]*:([0-9]{12}):layer:', 1),
+                             publisher -> publisher <> account_id)) > 0)

@@ -6,8 +6,8 @@ attack: [T1098, T1546]
 stratus: [aws.persistence.lambda-backdoor-function]
 description: >
   A successful lambda:AddPermission (any API version: the event name is normalised with
-  event_name()) whose principal is "*" or an AWS account that is neither the function's account
-  nor in `trusted_accounts`, without a SourceArn / SourceAccount / PrincipalOrgID condition
+  event_name()) whose principal is "*" or an AWS account outside the organization (not one of
+  the accounts whose logs this trail holds, seen in the window, nor in `trusted_accounts`), without a SourceArn / SourceAccount / PrincipalOrgID condition
   narrowing it. Service principals (s3.amazonaws.com, events.amazonaws.com ...) invoking the
   function for its own account's resources do not fire. Function URLs with auth type NONE are the
   same exposure: AddPermission with functionUrlAuthType NONE and principal "*" fires.
@@ -40,12 +40,15 @@ WITH grants AS (
     AND errorcode IS NULL
     {{ suppressions() }}
 ),
+org AS (
+  {% include 'fragments/org_accounts.sql' %}
+),
 grantee_accounts AS (
-  SELECT *,
+  SELECT grants.*, org.accounts AS org_accounts,
     CASE WHEN grantee = '*' THEN '*'
          WHEN regexp_like(grantee, '^[0-9]{12}$') THEN grantee
          ELSE regexp_extract(grantee, '^arn:aws[a-z-]*:(iam|sts)::([0-9]{12}):', 2) END AS grantee_account
-  FROM grants
+  FROM grants CROSS JOIN org
 )
 SELECT event_id, event_time, account_id, region, principal, source_ip, event_name, function_name,
        statement_id, grantee, user_agent
@@ -53,4 +56,5 @@ FROM grantee_accounts
 WHERE narrowed_by IS NULL
   AND grantee_account IS NOT NULL
   AND grantee_account <> account_id
+  AND NOT contains(org_accounts, grantee_account)
   {% if trusted_accounts %}AND grantee_account NOT IN {{ trusted_accounts }}{% endif %}

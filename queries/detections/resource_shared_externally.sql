@@ -9,9 +9,10 @@ description: >
   createVolumePermission (ModifySnapshotAttribute), an AMI's launchPermission
   (ModifyImageAttribute) or an RDS DB / cluster snapshot's restore attribute
   (ModifyDBSnapshotAttribute, ModifyDBClusterSnapshotAttribute) granted to everyone ("all") or
-  to an account that is neither the resource's own account nor in `trusted_accounts` (set it to
-  the organization's accounts and known partners). Removals and grants to trusted accounts are
-  silent. `shared_with` lists the grantees that made it fire.
+  to an account outside the organization: not one of the accounts whose logs this trail holds
+  (the organization's, seen in the window) nor in `trusted_accounts` (known partners, and
+  member accounts too quiet to appear in a short window). Removals and grants inside the
+  organization are silent. `shared_with` lists the grantees that made it fire.
 runbook: >
   1. Remove the grant right away (aws ec2 modify-snapshot-attribute / modify-image-attribute
      --operation-type remove, aws rds modify-db-snapshot-attribute --values-to-remove).
@@ -55,13 +56,16 @@ WITH grants AS (
     AND errorcode IS NULL
     {{ suppressions() }}
 ),
+org AS (
+  {% include 'fragments/org_accounts.sql' %}
+),
 outside AS (
-  SELECT *,
-    filter(grantees, g -> g IS NOT NULL AND g <> account_id
+  SELECT grants.*,
+    filter(grantees, g -> g IS NOT NULL AND g <> account_id AND NOT contains(org.accounts, g)
       {%- if trusted_accounts %} AND g NOT IN {{ trusted_accounts }}{% endif %}
       -- organization / OU grants stay inside the organization
       AND NOT regexp_like(g, '^arn:aws[a-z-]*:organizations::')) AS shared_with
-  FROM grants
+  FROM grants CROSS JOIN org
 )
 SELECT event_id, event_time, account_id, region, principal, source_ip, event_name, resource_id,
        shared_with, user_agent

@@ -6,11 +6,13 @@ attack: [T1651, T1021]
 stratus: [aws.execution.ssm-send-command, aws.execution.ssm-start-session, aws.credential-access.ec2-steal-instance-credentials]
 description: >
   A successful ssm:SendCommand (a document run on instances: AWS-RunShellScript and friends) or
-  ssm:StartSession (an interactive shell or port forward) by a person or workload. Runs that
+  ssm:StartSession (an interactive shell or port forward). Operators open sessions all day from
+  their SSO role sessions, so by default only calls made with an identity type in
+  `identity_types` are reported: IAM users' long-term access keys, root and federation tokens,
+  the credentials attackers steal most. Add AssumedRole to see role sessions too. Runs that
   Systems Manager itself starts (State Manager, Maintenance Windows, Patch Manager: invokedBy
-  set) are not reported, nor are documents in `routine_documents` (patching and inventory by
-  default). Operators and automation roles that run commands routinely are tuned with a
-  suppression. `targets` lists the instances.
+  set) are never reported, nor are documents in `routine_documents` (patching and inventory by
+  default). `targets` lists the instances.
 runbook: >
   1. What ran where: document_name and targets; the command's parameters are hidden in
      CloudTrail, so read the output (aws ssm get-command-invocation, or the session's log in
@@ -21,6 +23,7 @@ schedule: 15m
 dedup_key: [account_id, principal, event_name, targets]
 tables: [cloudtrail]
 parameters:
+  identity_types: [IAMUser, Root, FederatedUser]
   routine_documents: ['AWS-RunPatchBaseline', 'AWS-GatherSoftwareInventory', 'AWS-UpdateSSMAgent', 'AWS-ConfigureAWSPackage']
 */
 WITH calls AS (
@@ -37,6 +40,7 @@ WITH calls AS (
     AND eventsource = 'ssm.amazonaws.com'
     AND eventname IN ('SendCommand', 'StartSession')
     AND errorcode IS NULL
+    AND useridentity.type IN {{ identity_types }}
     AND {% include 'fragments/not_aws_service.sql' %}
     {{ suppressions() }}
 )
