@@ -18,10 +18,12 @@ from rich.text import Text
 from pipeline import cli_runs
 from pipeline.cli_catalog import catalog_app
 from pipeline.cli_common import ConfigOption, fail, guarded, parse_when, settings_for
+from pipeline.cli_compact import compact
 from pipeline.cli_cost import cost
 from pipeline.cli_coverage import coverage
 from pipeline.cli_integrity import validate_logs
 from pipeline.cli_reports import report_app
+from pipeline.cli_routing import resolve
 from pipeline.config import ConfigError
 from pipeline.console import console, err_console, progress_bar, table
 from pipeline.detections import load_detections, select
@@ -40,8 +42,10 @@ app.command("schedule")(cli_runs.schedule)
 app.command("findings")(cli_runs.findings)
 app.command("suppressions")(cli_runs.suppressions)
 app.command("validate-logs")(validate_logs)
+app.command("resolve")(resolve)
 app.command("coverage")(coverage)
 app.command("cost")(cost)
+app.command("compact")(compact)
 
 
 def print_ingest(reports: list[IngestReport]) -> None:
