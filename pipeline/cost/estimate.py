@@ -93,6 +93,9 @@ class CostSummary:
         table = self.lines.groupby(["service", "item", "title"], observed=True)["cost_usd"].sum()
         return table.sort_values(ascending=False).head(n).reset_index()
 
+    def __str__(self) -> str:  # the weekly report renders the summary as it is
+        return self.to_markdown()
+
     def to_markdown(self, top: int = 5) -> str:
         """A short markdown section for the weekly report."""
         out = [
