@@ -341,3 +341,16 @@ def test_periods():
         month_period("2026-13")
     week = window_period(NOVEMBER.start, NOVEMBER.start.replace(day=8))
     assert week.days[0] == "2026/11/01" and len(week.days) == 7
+
+
+def test_the_example_configuration_prices():
+    example = Path(__file__).resolve().parents[1] / "trailguard.example.toml"
+    from pipeline.config import load_settings
+
+    chosen = load_settings(example, environ={})
+    rows = [("111111111111", "us-east-1", d, "management", 1000) for d in range(1, 31)]
+    lines = estimate(inputs(rows), chosen, PRICES)
+    flow = lines[lines["item"] == "guardduty.flow_dns_logs"].set_index(["account_id", "region"])["cost_usd"]
+    assert flow[("111111111111", "us-east-1")] == pytest.approx(20.0)  # the default volume
+    assert flow[("222222222222", "us-east-1")] == pytest.approx(350.0)  # the pair's own
+    assert guardduty_cost(lines, "eks_audit_logs", "222222222222") == pytest.approx(40.0)
