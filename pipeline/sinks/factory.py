@@ -7,7 +7,7 @@ detection runs rather than after it found something.
 ::
 
     [[sinks]]
-    type = "jsonl"            # jsonl | slack | securityhub
+    type = "jsonl"            # jsonl | slack | securityhub | jira | pagerduty
     path = "findings.jsonl"
     [[sinks]]
     type = "slack"

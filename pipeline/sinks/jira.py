@@ -224,6 +224,7 @@ class JiraSink(BaseSink):
         self._http = HttpClient(f"jira sink {self.name!r}", secrets=self._secrets, max_attempts=max_attempts,
                                 timeout=timeout, backoff=backoff, sleep=sleep, detail=jira_detail)
         self._tickets: dict[str, str] = {}  # ticket id -> issue key, for search's eventual consistency
+        self._written_here: set[str] = set()  # delivery ids this process wrote
 
     def _secrets(self) -> list[str]:
         try:
@@ -320,6 +321,8 @@ class JiraSink(BaseSink):
         """Create, update or skip; returns the issue key."""
         ticket = ticket_id(delivery.finding, self.group)
         key = self._tickets.get(ticket)
+        if key and delivery.delivery_id in self._written_here:
+            return key
         issue = {"key": key, "fields": {}} if key else self.find(ticket)
         if issue is None:
             key = self._create(delivery, ticket)
@@ -328,6 +331,7 @@ class JiraSink(BaseSink):
             if not self._written(issue, delivery.delivery_id):
                 self._update(key, delivery)
         self._tickets[ticket] = key
+        self._written_here.add(delivery.delivery_id)
         return key
 
     def deliver(self, deliveries: list[Delivery]) -> None:
