@@ -46,7 +46,8 @@ def window_period(start: datetime, end: datetime) -> Period:
     if start >= end:
         raise ConfigError(f"cost period: {start.isoformat()} is not before {end.isoformat()}")
     start, end = start.astimezone(UTC), end.astimezone(UTC)
-    return Period(f"{start:%Y-%m-%d}..{end:%Y-%m-%d}", start, end)
+    last = end - timedelta(microseconds=1)
+    return Period(f"{start:%Y-%m-%d}..{last:%Y-%m-%d}", start, end)
 
 
 def months_with_data(source: str) -> list[str]:

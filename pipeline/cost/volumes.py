@@ -10,8 +10,10 @@ projected to 30 days from the number of days that had any CloudTrail record.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -90,6 +92,27 @@ def measure_events(engine: Engine, period: Period) -> pd.DataFrame:
     return frame.sort_values(columns[:4]).reset_index(drop=True)
 
 
+OBJECT_COLUMNS = [
+    "account_id",
+    "region",
+    "service",
+    "day",
+    "objects",
+    "bytes",
+    "small_objects",
+    "small_bytes",
+]
+
+
+def _object_row(account: str, region: str, service: str, day: str, sizes: list[int]) -> tuple:
+    small = [s for s in sizes if s < SMALL_OBJECT_BYTES]
+    return (account, region, service, day, len(sizes), sum(sizes), len(small), sum(small))
+
+
+def _objects(rows: list[tuple]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=OBJECT_COLUMNS).astype({c: "int64" for c in OBJECT_COLUMNS[4:]})
+
+
 def inventory(root: Path, period: Period) -> pd.DataFrame:
     """Log objects of the period's delivery days under a local folder with the bucket layout."""
     from pipeline.ingest import discover
@@ -98,12 +121,32 @@ def inventory(root: Path, period: Period) -> pd.DataFrame:
     rows = []
     for service, table in (("CloudTrail", "cloudtrail"), ("GuardDuty", "guardduty_findings")):
         for (account, region, day), files in discover(root, specs[table], set(period.days)).items():
-            sizes = [f.stat().st_size for f in files]
-            small = [s for s in sizes if s < SMALL_OBJECT_BYTES]
-            rows.append((account, region, service, day, len(sizes), sum(sizes), len(small), sum(small)))
-    columns = ["account_id", "region", "service", "day", "objects", "bytes", "small_objects", "small_bytes"]
-    frame = pd.DataFrame(rows, columns=columns)
-    return frame.astype({c: "int64" for c in columns[4:]})
+            rows.append(_object_row(account, region, service, day, [f.stat().st_size for f in files]))
+    return _objects(rows)
+
+
+def inventory_s3(s3_client: Any, source: str, period: Period, max_workers: int = 8) -> pd.DataFrame:
+    """The same from an ``s3://`` source by listing (sizes only, nothing downloaded).
+
+    One listing per account, service, region and day prefix, as the S3 sync does; log files only
+    (``.json.gz``, ``.jsonl.gz``), so digests and folder markers are not counted.
+    """
+    from pipeline.s3source import _list_day, discover_log_prefixes, parse_s3_uri
+
+    bucket, prefix = parse_s3_uri(source)
+    jobs = [(tree, day) for tree in discover_log_prefixes(s3_client, bucket, prefix) for day in period.days]
+
+    def listed(job: tuple[Any, str]) -> tuple | None:
+        tree, day = job
+        sizes = [
+            size
+            for key, size in _list_day(s3_client, bucket, f"{tree.key_prefix}{day}/")
+            if key.endswith((".json.gz", ".jsonl.gz"))
+        ]
+        return _object_row(tree.account, tree.region, tree.service, day, sizes) if sizes else None
+
+    with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(jobs) or 1))) as pool:
+        return _objects([row for row in pool.map(listed, jobs) if row is not None])
 
 
 def configured_volumes(settings: Settings) -> dict[str, dict[str, float]]:
@@ -147,7 +190,7 @@ def measure(
     over the source's lake after an incremental ingest of the period's days (plus the next day,
     which holds records delivered after midnight).
     """
-    from pipeline.workflow import ingest, local_root, open_engine
+    from pipeline.workflow import ingest, local_root, open_engine  # late: workflow imports much
 
     days = period.days + [period.end.strftime("%Y/%m/%d")]
     own = engine is None
@@ -162,7 +205,12 @@ def measure(
     finally:
         if own:
             engine.close()
-    objects = inventory(local_root(settings, source, period.days), period)
+    if source.startswith("s3://"):
+        import boto3
+
+        objects = inventory_s3(boto3.client("s3"), source, period)
+    else:
+        objects = inventory(local_root(settings, source, period.days), period)
     return CostInputs(period, events, objects, runs if runs is not None else store_runs(settings), source)
 
 
