@@ -74,6 +74,9 @@ def test_cloud_one_ticket_per_finding_and_updates_instead_of_duplicates(jira):  
     before = len(writes(jira))
     jira_sink(jira).deliver([first])
     assert writes(jira)[before:] == [] and len(jira.issues) == 2
+    asked = len(jira.requests)
+    sink.deliver([first])  # the same process: it knows, and does not even ask
+    assert len(jira.requests) == asked
 
     # The finding grew: the same ticket gets the whole evidence and one comment; a repeat adds nothing.
     update = make_delivery(grown(finding(1)), is_update=True)
