@@ -1,7 +1,10 @@
 """Real detonation logs and samples from public projects (../shared/corpora), replayed end to end.
 
 Each Stratus Red Team detonation log must fire exactly the catalogue ids its ``expected.json``
-lists; each TrailDiscover sample the ids it lists; every GuardDuty sample fires only
+lists plus the new detections listed in ``NEW_EXPECTED``; every detection fires on the
+techniques its header's ``stratus`` names; at least 30 of the 35 logs raise a finding from a
+detection meant for them. Each TrailDiscover sample fires the catalogue ids it lists (and the
+attempt-counting new detections in ``TRAILDISCOVER_NEW``); every GuardDuty sample fires only
 ``guardduty_finding``, with the catalogue's severity mapping.
 """
 
@@ -69,16 +72,92 @@ def replay(tmp_path: Path, records: list[dict], gd_files: list[Path] = ()) -> li
 STRATUS = json.loads((CORPORA / "stratus" / "expected.json").read_text()) if CORPORA.is_dir() else {}
 TECHNIQUES = sorted(k for k in STRATUS if k != "_meta")
 
+# What the detections beyond the catalogue report on each detonation log, as their definitions
+# say (the catalogue's part is the corpus's own expected.json). A technique absent here fires no
+# new detection. Extra ids besides the ones meant for a technique are explained inline.
+NEW_EXPECTED: dict[str, set[str]] = {
+    "aws.credential-access.ec2-get-password-data": {"ec2_password_data_retrieved"},
+    # The detonation first runs SendCommand with the operator's IAM user key to read the instance's
+    # credentials: that is ssm_remote_command's definition too.
+    "aws.credential-access.ec2-steal-instance-credentials": {
+        "instance_credentials_exfiltrated",
+        "ssm_remote_command",
+    },
+    "aws.credential-access.secretsmanager-batch-retrieve-secrets": {"secrets_retrieval_burst"},
+    "aws.credential-access.secretsmanager-retrieve-secrets": {"secrets_retrieval_burst"},
+    "aws.credential-access.ssm-retrieve-securestring-parameters": {"secrets_retrieval_burst"},
+    "aws.defense-evasion.dns-delete-logs": {"network_logging_deleted"},
+    "aws.defense-evasion.organizations-leave": {"organization_leave_attempt"},
+    "aws.defense-evasion.vpc-remove-flow-logs": {"network_logging_deleted"},
+    "aws.discovery.ec2-download-user-data": {"ec2_user_data_read_burst"},
+    "aws.execution.ec2-launch-unusual-instances": {"ec2_unusual_instance_type"},
+    "aws.execution.ec2-user-data": {"ec2_user_data_modified"},
+    "aws.execution.ssm-send-command": {"ssm_remote_command"},
+    "aws.execution.ssm-start-session": {"ssm_remote_command"},
+    "aws.exfiltration.ec2-share-ami": {"resource_shared_externally"},
+    "aws.exfiltration.ec2-share-ebs-snapshot": {"resource_shared_externally"},
+    "aws.exfiltration.rds-share-snapshot": {"resource_shared_externally"},
+    "aws.impact.bedrock-invoke-model": {"bedrock_model_access_enabled"},
+    "aws.lateral-movement.ec2-instance-connect": {"ec2_console_key_pushed"},
+    "aws.lateral-movement.ec2-serial-console-send-ssh-public-key": {"ec2_console_key_pushed"},
+    "aws.persistence.iam-backdoor-role": {"iam_role_trust_external"},
+    "aws.persistence.iam-create-backdoor-role": {"iam_role_trust_external"},
+    "aws.persistence.iam-create-user-login-profile": {"iam_login_profile_changed"},
+    "aws.persistence.lambda-backdoor-function": {"lambda_permission_opened"},
+    "aws.persistence.lambda-layer-extension": {"lambda_code_replaced"},
+    "aws.persistence.lambda-overwrite-code": {"lambda_code_replaced"},
+    "aws.persistence.rolesanywhere-create-trust-anchor": {"rolesanywhere_trust_anchor_created"},
+    "aws.persistence.sts-federation-token": {"sts_federation_token_issued"},
+    "aws.privilege-escalation.iam-update-user-login-profile": {"iam_login_profile_changed"},
+}
+
+
+@pytest.fixture(scope="module")
+def stratus_fired(tmp_path_factory) -> dict[str, set[str]]:
+    """Every detonation log replayed once, alone: technique -> the detection ids that fired."""
+    fired = {}
+    for technique in TECHNIQUES:
+        records = json.loads((CORPORA / "stratus" / f"{technique}.json").read_text())
+        fired[technique] = {f.detection_id for f in replay(tmp_path_factory.mktemp("stratus"), records)}
+    return fired
+
+
+def meant_for(technique: str) -> set[str]:
+    """Detections meant for a technique: their header's `stratus` list, or the corpus's catalogue
+    expectation (the catalogue files predate the header field)."""
+    return {d.id for d in DETECTIONS.values() if technique in d.stratus} | set(STRATUS[technique]["expected"])
+
 
 def test_catalogue_is_fully_implemented():
     assert CATALOGUE and set(DETECTIONS) >= CATALOGUE
 
 
 @pytest.mark.parametrize("technique", TECHNIQUES)
-def test_stratus_detonation_fires_exactly_the_expected_ids(technique, tmp_path):
-    records = json.loads((CORPORA / "stratus" / f"{technique}.json").read_text())
-    fired = {f.detection_id for f in replay(tmp_path, records)} & CATALOGUE
-    assert fired == set(STRATUS[technique]["expected"])
+def test_stratus_detonation_fires_exactly_the_expected_ids(technique, stratus_fired):
+    fired = stratus_fired[technique]
+    assert fired & CATALOGUE == set(STRATUS[technique]["expected"])
+    assert fired - CATALOGUE == NEW_EXPECTED.get(technique, set())
+
+
+@pytest.mark.parametrize("technique", TECHNIQUES)
+def test_detections_fire_on_the_techniques_their_header_names(technique, stratus_fired):
+    claimed = {d.id for d in DETECTIONS.values() if technique in d.stratus}
+    assert claimed <= stratus_fired[technique]
+
+
+def test_at_least_30_of_35_techniques_raise_a_finding_meant_for_them(stratus_fired):
+    covered = sorted(t for t in TECHNIQUES if stratus_fired[t] & meant_for(t))
+    missed = sorted(set(TECHNIQUES) - set(covered))
+    assert len(TECHNIQUES) == 35
+    assert len(covered) >= 30, f"not covered: {missed}"
+
+
+def test_header_stratus_ids_are_corpus_techniques_or_known_without_log():
+    from pipeline.coverage import STRATUS_WITHOUT_LOG
+
+    claimed = {t for d in DETECTIONS.values() for t in d.stratus}
+    assert claimed <= set(TECHNIQUES) | STRATUS_WITHOUT_LOG
+    assert set(STRATUS["_meta"]["aws_techniques_without_detonation_log"]) == STRATUS_WITHOUT_LOG
 
 
 # Detections whose catalogue row counts failed calls ("successful or failed"). The corpus's
@@ -96,6 +175,15 @@ def traildiscover_expected(entry: dict) -> set[str]:
         if ATTEMPTS_COUNT.get(detection_id) == entry.get("eventSource"):
             ids.add(detection_id)
     return ids
+
+
+# New detections that count attempts (failed calls) fire on these TrailDiscover samples, all of
+# which are refused calls; every other new detection reports successful calls only.
+TRAILDISCOVER_NEW = {
+    "EC2/DeleteFlowLogs.json": {"network_logging_deleted"},
+    "EC2/GetPasswordData.json": {"ec2_password_data_retrieved"},
+    "Organizations/LeaveOrganization.json": {"organization_leave_attempt"},
+}
 
 
 def test_traildiscover_samples(tmp_path):
@@ -121,6 +209,8 @@ def test_traildiscover_samples(tmp_path):
         if fired[name] & CATALOGUE != traildiscover_expected(expected[name])
     }
     assert wrong == {}
+    new = {name: sorted(ids - CATALOGUE) for name, ids in fired.items() if ids - CATALOGUE}
+    assert new == {name: sorted(ids) for name, ids in TRAILDISCOVER_NEW.items()}
 
 
 GD_FILES = (
