@@ -63,6 +63,7 @@ def test_measured_volumes_match_an_independent_count(workdir: Path):
     got = {tuple(r[:4]): r[4] for r in measured.events.itertuples(index=False)}
     assert got == dict(expected)
     assert measured.events["events"].dtype == "int64"
+    assert isinstance(measured.events["account_id"].dtype, pd.CategoricalDtype)
     assert measured.days_observed == 3 and measured.projection == pytest.approx(10.0)
     # Objects: every CloudTrail and GuardDuty log file of the month's delivery days, with its size.
     files = [

@@ -89,7 +89,8 @@ def measure_events(engine: Engine, period: Period) -> pd.DataFrame:
     frame = frame[columns] if not frame.empty else pd.DataFrame(columns=columns)
     frame = frame.astype({"account_id": str, "region": str, "event_day": str, "category": str})
     frame["events"] = pd.to_numeric(frame["events"]).astype("int64")
-    return frame.sort_values(columns[:4]).reset_index(drop=True)
+    frame = frame.sort_values(columns[:4]).reset_index(drop=True)
+    return frame.astype({"account_id": "category", "region": "category", "category": "category"})
 
 
 OBJECT_COLUMNS = [
