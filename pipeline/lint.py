@@ -2,11 +2,14 @@
 
 A query fails the lint when its metadata is incomplete, it does not render, it does not parse as
 Athena SQL, a partitioned table is read without the window's partition predicate (a full scan
-is a bill), it does not return the finding columns, or the DuckDB translation cannot handle it.
+is a bill), it compares eventname with a versioned name (``UpdateFunctionCode20150331v2``: use
+``event_name()``), it does not return the finding columns, or the DuckDB translation cannot
+handle it.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +20,7 @@ from sqlglot import exp
 from pipeline.catalog import LOGICAL_TABLES
 from pipeline.detections import DETECTIONS_DIR, REQUIRED_COLUMNS, DetectionError, parse_detection
 from pipeline.dialect import UnsupportedConstructError, to_duckdb, unsupported_constructs
-from pipeline.templating import RenderContext, TemplateError, render
+from pipeline.templating import API_VERSION_SUFFIX, RenderContext, TemplateError, render
 
 LINT_START = datetime(2024, 1, 1, tzinfo=UTC)
 LINT_END = datetime(2024, 1, 1, 1, tzinfo=UTC)
@@ -53,6 +56,24 @@ def _unpruned_tables(tree: exp.Expr) -> list[str]:
     return missing
 
 
+# A name ending in the suffix, or a LIKE prefix that stops inside it ('AddPermission2015%').
+_VERSIONED_NAME = re.compile(rf"(?:{API_VERSION_SUFFIX.rstrip('$')}|[A-Za-z][0-9]{{4}}[0-9_v]*%)$")
+
+
+def _versioned_event_names(tree: exp.Expr) -> list[str]:
+    """String literals compared with ``eventname`` that spell out an API-version suffix
+    (``'UpdateFunctionCode20150331v2'``, ``LIKE 'UpdateFunctionCode2015%'``): such a query misses
+    the next version; ``{{ event_name() }}`` compares the name without it."""
+    found = []
+    for node in tree.find_all(exp.EQ, exp.NEQ, exp.In, exp.Like):
+        operands = [node.this, node.args.get("expression"), *(node.args.get("expressions") or [])]
+        if not any(isinstance(o, exp.Column) and o.name == "eventname" for o in operands):
+            continue
+        found += [o.this for o in operands if isinstance(o, exp.Literal) and o.is_string
+                  and _VERSIONED_NAME.search(o.this)]
+    return found
+
+
 def _output_columns(tree: exp.Expr) -> list[str] | None:
     select = tree if isinstance(tree, exp.Select) else tree.find(exp.Select)
     if isinstance(tree, exp.Union):
@@ -70,6 +91,10 @@ def lint_sql(rendered: str, path: Path, result: LintResult, require_finding_colu
         return
     for table in _unpruned_tables(tree):
         result.problems.append(f"reads {table} without the window() partition predicate")
+    for name in _versioned_event_names(tree):
+        result.problems.append(
+            f"compares eventname with {name!r}: use {{{{ event_name() }}}}, the name without its API version"
+        )
     if require_finding_columns:
         columns = _output_columns(tree)
         if columns is None:
