@@ -24,6 +24,22 @@ LOGICAL_TABLES = {
     "guardduty": ("guardduty_findings", "guardduty_findings_parquet"),
 }
 
+
+
+def physical_table(logical: str, days: list[str], compacted: frozenset[str] | None, use_parquet: bool) -> str:
+    """The table a query over ``days`` reads: the Parquet twin when it holds every one of those days.
+
+    ``use_parquet`` forces the twin (a lake kept complete by other means). Otherwise the twin is
+    used only when every partition day of the window has been compacted (``compacted``, from
+    ``trailguard compact``'s markers): a window reaching a day not compacted yet reads the raw
+    table, so no query ever misses records because compaction is behind.
+    """
+    raw, parquet = LOGICAL_TABLES[logical]
+    if use_parquet or (compacted and days and all(d in compacted for d in days)):
+        return parquet
+    return raw
+
+
 _HIVE_SCALARS = {
     "string": "VARCHAR",
     "bigint": "BIGINT",

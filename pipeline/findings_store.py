@@ -46,6 +46,7 @@ FINDING_FIELDS = pa.schema([
 RUN_FIELDS = pa.schema([
     ("run_id", _STR), ("detection_id", _STR), ("engine", _STR), ("window_start", _STR), ("window_end", _STR),
     ("now", _STR), ("query_id", _STR), ("bytes_scanned", _INT), ("duration_s", pa.float64()), ("rows", _INT),
+    ("estimated_bytes", _INT),  # the scan estimate made before the query ran (Athena); null in older parts
 ])
 FINDINGS_SCHEMA = pa.schema([*FINDING_FIELDS, *(f for f in RUN_FIELDS if f.name != "detection_id"),
                              ("is_update", pa.bool_())])
@@ -76,6 +77,7 @@ class RunMetadata:
     bytes_scanned: int | None
     duration_s: float
     rows: int
+    estimated_bytes: int | None = None  # what the scan guard expected, beside the bytes_scanned Athena billed
 
 
 def _utc(values: pd.Series) -> pd.Series:

@@ -24,6 +24,7 @@ class DetectionRun:
     findings: int = 0
     duration_s: float = 0.0
     bytes_scanned: int | None = None
+    estimated_bytes: int | None = None  # the scan guard's estimate, made before the query ran
     query_id: str | None = None
     error: str | None = None
 
@@ -44,10 +45,13 @@ def render_detection(
     """The detection's SQL for this window and engine, and the parameters it used."""
     overrides = settings.detection_overrides(detection.id) if settings else {}
     params = detection.params(overrides)
+    query_start = start - timedelta(minutes=detection.lookback_minutes)
+    # An engine that picks tables per window (Athena: the Parquet twin once those days are compacted).
+    tables_for = getattr(engine, "tables_for", None)
     ctx = RenderContext(
-        start=start - timedelta(minutes=detection.lookback_minutes),
+        start=query_start,
         end=end,
-        table_names=engine.table_names,
+        table_names=tables_for(query_start, end) if tables_for else engine.table_names,
         time_columns=engine.time_columns,
         params=params,
         suppressions=active_rules(settings, detection.id) if settings else [],
@@ -70,8 +74,10 @@ def run_detections(
         run = DetectionRun(detection.id)
         try:
             sql, params = render_detection(detection, engine, start, end, settings)
-            if guard is not None:  # ScanGuard on Athena: refuse before paying for an over-budget scan
-                guard.check(detection, sql, start - timedelta(minutes=detection.lookback_minutes), end)
+            if guard is not None:  # ScanGuard on Athena: estimate, and refuse before paying for too much
+                run.estimated_bytes = guard.check(
+                    detection, sql, start - timedelta(minutes=detection.lookback_minutes), end
+                )
             answer = engine.query(sql)
             findings = rows_to_findings(detection, answer.frame, params)
             run.rows, run.findings = len(answer.frame), len(findings)

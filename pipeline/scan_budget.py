@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -124,8 +125,29 @@ def _list_prefix(s3_client: Any, bucket: str, prefix: str) -> tuple[int, int]:
     return objects, total
 
 
+class ListingCache:
+    """Partition listings kept for ``max_age`` seconds: a tick's detections share one window's days.
+
+    Without it every detection of a tick lists the same prefixes again (LIST requests are billed,
+    and an organization has accounts x regions prefixes per day). New deliveries land all the time,
+    so entries expire rather than live for the process.
+    """
+
+    def __init__(self, max_age: float = 300.0) -> None:
+        self.max_age = max_age
+        self._entries: dict[tuple[str, str], tuple[float, tuple[int, int]]] = {}
+
+    def get(self, key: tuple[str, str]) -> tuple[int, int] | None:
+        entry = self._entries.get(key)
+        return entry[1] if entry and time.monotonic() - entry[0] <= self.max_age else None
+
+    def put(self, key: tuple[str, str], value: tuple[int, int]) -> None:
+        self._entries[key] = (time.monotonic(), value)
+
+
 def estimate_scan(s3_client: Any, settings: CatalogSettings, spec: TableSpec, days: list[str],
-                  columns_read: int | None = None, max_workers: int = 8) -> ScanEstimate:
+                  columns_read: int | None = None, max_workers: int = 8,
+                  cache: ListingCache | None = None) -> ScanEstimate:
     """Bytes a query of ``spec`` over ``days`` would scan, from one listing per partition prefix.
 
     ``days`` are partition days as the query's ``day IN (...)`` names them (the caller pads the
@@ -141,9 +163,18 @@ def estimate_scan(s3_client: Any, settings: CatalogSettings, spec: TableSpec, da
     """
     wanted = sorted({normalise_day(d) for d in days})
     bucket, prefixes = _partition_prefixes(settings, spec, wanted)
+
+    def listing(prefix: str) -> tuple[int, int]:
+        found = cache.get((bucket, prefix)) if cache is not None else None
+        if found is None:
+            found = _list_prefix(s3_client, bucket, prefix)
+            if cache is not None:
+                cache.put((bucket, prefix), found)
+        return found
+
     try:
         with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(prefixes) or 1))) as pool:
-            listed = list(pool.map(lambda p: _list_prefix(s3_client, bucket, p), prefixes))
+            listed = list(pool.map(listing, prefixes))
     except (BotoCoreError, ClientError) as exc:
         raise EngineError(f"scan estimate for {spec.name}: cannot list s3://{bucket}: {exc}") from exc
     objects, total = sum(o for o, _ in listed), sum(b for _, b in listed)

@@ -1,8 +1,11 @@
-"""Refuse an Athena query whose estimated scan is over budget, before it costs anything.
+"""Estimate every Athena query's scan before it runs, and refuse one that is over budget.
 
 ``[athena] max_scan`` is the default budget per query (e.g. ``"10GB"``); a detection can have
 its own (``[detections.<id>] max_scan = "2GB"``). The workgroup's per-query cutoff is honoured
-too: Athena would cancel such a query only after charging for what it had scanned.
+too: Athena would cancel such a query only after charging for what it had scanned. The estimate
+is made whether or not a limit applies, so each run records it beside the bytes Athena billed
+(cost per detection in the weekly report); listings are cached for a few minutes, so the
+detections of one tick list each partition prefix once.
 """
 
 from __future__ import annotations
@@ -10,11 +13,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import sqlglot
+from sqlglot import exp
+
 from pipeline.athena_ddl import catalog_settings
 from pipeline.catalog import LOGICAL_TABLES, load_specs
 from pipeline.config import ConfigError, Settings
 from pipeline.detections import Detection
-from pipeline.scan_budget import check_budget, columns_read, estimate_scan, parse_size, workgroup_cutoff
+from pipeline.scan_budget import (
+    ListingCache,
+    check_budget,
+    columns_read,
+    estimate_scan,
+    parse_size,
+    workgroup_cutoff,
+)
 from pipeline.templating import partition_days
 
 _UNSET = object()
@@ -39,6 +52,7 @@ class ScanGuard:
         self.workgroup = str(settings["athena"]["workgroup"])
         self.use_parquet = bool(settings["athena"].get("use_parquet"))
         self._cutoff: Any = _UNSET
+        self.listings = ListingCache()
 
     def budget_for(self, detection: Detection) -> int | None:
         override = self.settings.detection_overrides(detection.id).get("max_scan")
@@ -50,19 +64,29 @@ class ScanGuard:
         return self._cutoff
 
     def check(self, detection: Detection, sql: str, start: datetime, end: datetime) -> int:
-        """The estimated bytes (0 when no limit applies); raises ``BudgetExceeded`` when over a limit."""
+        """The estimated bytes of ``sql``; raises ``BudgetExceeded`` when over a limit."""
         budget, cutoff = self.budget_for(detection), self.cutoff()
-        if budget is None and cutoff is None:
-            return 0  # nothing to enforce: no need to list the bucket
         specs = load_specs()
         days = partition_days(start, end)
+        read = tables_read(sql)
         total = 0
         for logical in detection.tables:
-            spec = specs[LOGICAL_TABLES[logical][1 if self.use_parquet else 0]]
+            raw, parquet_name = LOGICAL_TABLES[logical]
+            # The table the rendered SQL names (the Parquet twin once its days are compacted).
+            chosen = parquet_name if parquet_name in read or (self.use_parquet and raw not in read) else raw
+            spec = specs[chosen]
             parquet = spec.format == "parquet"
-            estimate = estimate_scan(
-                self.s3, self.catalog, spec, days, columns_read(sql, spec) if parquet else None
-            )
+            estimate = estimate_scan(self.s3, self.catalog, spec, days,
+                                     columns_read(sql, spec) if parquet else None, cache=self.listings)
             check_budget(detection.id, estimate, budget, cutoff, workgroup=self.workgroup)
             total += estimate.bytes
         return total
+
+
+def tables_read(sql: str) -> set[str]:
+    """Names of the tables a rendered query reads (unqualified, lower case)."""
+    try:
+        trees = [t for t in sqlglot.parse(sql, read="athena") if t is not None]
+    except sqlglot.errors.ParseError:
+        return set()
+    return {t.name.lower() for tree in trees for t in tree.find_all(exp.Table)}

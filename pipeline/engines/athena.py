@@ -13,16 +13,22 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
+import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
 from pyathena import connect
 from pyathena.connection import Connection
+from pyathena.cursor import Cursor
 from pyathena.error import Error as PyAthenaError
 from pyathena.pandas.cursor import PandasCursor
 
-from pipeline.catalog import LOGICAL_TABLES, TableSpec, load_specs
+from pipeline.catalog import LOGICAL_TABLES, TableSpec, load_specs, physical_table
 from pipeline.engines.base import EngineError, QueryResult
+from pipeline.templating import partition_days
+
+CompactedDays = Callable[[str], frozenset[str]]  # logical table -> partition days compacted to Parquet
 
 
 def _quote(identifier: str) -> str:
@@ -45,7 +51,8 @@ class AthenaEngine:
     def __init__(self, database: str, workgroup: str = "primary", output_location: str | None = None,
                  region_name: str | None = None, endpoint_url: str | None = None, use_parquet: bool = False,
                  poll_interval: float = 1.0, specs: Mapping[str, TableSpec] | None = None,
-                 on_query_started: Callable[[str], None] | None = None) -> None:
+                 on_query_started: Callable[[str], None] | None = None,
+                 compacted: CompactedDays | None = None) -> None:
         if not database:
             raise EngineError("athena: no database configured ([catalog] database)")
         self.database = database
@@ -56,6 +63,7 @@ class AthenaEngine:
         self.use_parquet = use_parquet
         self.poll_interval = poll_interval
         self.on_query_started = on_query_started
+        self.compacted = compacted
         self._specs = dict(specs) if specs is not None else load_specs()
         self._connection: Connection[PandasCursor] | None = None
         if not self.workgroup and not self.output_location:
@@ -63,9 +71,22 @@ class AthenaEngine:
                               "(Athena needs one of them to know where results go)")
 
     @classmethod
-    def from_settings(cls, settings: Any, endpoint_url: str | None = None) -> AthenaEngine:
-        """Build from :class:`pipeline.config.Settings` (sections ``athena`` and ``catalog``)."""
+    def from_settings(cls, settings: Any, endpoint_url: str | None = None,
+                      compacted: CompactedDays | None = None) -> AthenaEngine:
+        """Build from :class:`pipeline.config.Settings` (sections ``athena`` and ``catalog``).
+
+        ``compacted`` (see :func:`pipeline.athena_compact.compacted_days`) lets a window whose days
+        are all compacted read the Parquet table instead of the raw JSON.
+        """
         athena = settings["athena"]
+        if compacted is None and settings["catalog"].get("lake_uri"):
+            import boto3
+
+            from pipeline.athena_compact import compacted_days
+            from pipeline.athena_ddl import catalog_settings
+
+            s3 = boto3.client("s3", region_name=str(athena.get("region") or "") or None)
+            compacted = compacted_days(s3, catalog_settings(settings))
         return cls(
             database=str(settings["catalog"]["database"]),
             workgroup=str(athena.get("workgroup") or "") or "primary",
@@ -74,6 +95,7 @@ class AthenaEngine:
             endpoint_url=endpoint_url,
             use_parquet=bool(athena.get("use_parquet", False)),
             poll_interval=float(athena.get("poll_interval", 1.0)),
+            compacted=compacted,
         )
 
     def _physical(self, logical: str) -> str:
@@ -85,6 +107,16 @@ class AthenaEngine:
         """Logical table -> fully qualified, quoted name: ``"db"."cloudtrail"`` or its Parquet twin."""
         database = _quote(self.database)
         return {logical: f"{database}.{_quote(self._physical(logical))}" for logical in LOGICAL_TABLES}
+
+    def tables_for(self, start: datetime, end: datetime) -> dict[str, str]:
+        """``table_names`` for one window: the Parquet twin wherever every day of the window is compacted."""
+        days = partition_days(start, end)
+        database = _quote(self.database)
+        out = {}
+        for logical in LOGICAL_TABLES:
+            compacted = self.compacted(logical) if self.compacted and not self.use_parquet else None
+            out[logical] = f"{database}.{_quote(physical_table(logical, days, compacted, self.use_parquet))}"
+        return out
 
     @property
     def time_columns(self) -> dict[str, str]:
@@ -137,6 +169,26 @@ class AthenaEngine:
                     "reused_previous_result": cursor.reused_previous_result,
                 },
             )
+        finally:
+            cursor.close()
+
+    def execute(self, sql: str) -> QueryResult:
+        """Run a statement that returns no rows (``UNLOAD``, DDL) and wait for it.
+
+        ``query`` would read a result CSV that such statements do not write; the cost and the query
+        id are reported the same way.
+        """
+        started = time.monotonic()
+        cursor = self._connect().cursor(Cursor)
+        try:
+            try:
+                cursor.execute(sql, on_start_query_execution=self.on_query_started)
+            except (PyAthenaError, BotoCoreError, ClientError) as exc:
+                raise self._failure(cursor.query_id, exc) from exc
+            return QueryResult(frame=pd.DataFrame(), engine=self.name, duration_s=time.monotonic() - started,
+                               query_id=cursor.query_id, bytes_scanned=cursor.data_scanned_in_bytes,
+                               workgroup=cursor.work_group or self.workgroup,
+                               output_location=cursor.output_location)
         finally:
             cursor.close()
 
