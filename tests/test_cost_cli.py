@@ -132,3 +132,43 @@ def test_missing_source_and_bad_settings_exit_2(
     config.write_text('[cost]\nfeatures = ["s3_protection", "quantum_protection"]\n')
     result = invoke(workdir, monkeypatch, "--config", str(config))
     assert result.exit_code == 2 and "cost.features: unknown 'quantum_protection'" in result.output
+
+
+def test_usage_flag_prints_guardduty_figures_beside_the_estimate(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import boto3
+    from botocore.stub import Stubber
+
+    real_client = boto3.client
+    stubs: list[Stubber] = []
+
+    def fake_client(service: str, region_name: str | None = None, **_):
+        assert service == "guardduty"
+        client = real_client(
+            service, region_name=region_name, aws_access_key_id="x", aws_secret_access_key="x"
+        )
+        stub = Stubber(client)
+        stub.add_response("list_detectors", {"DetectorIds": ["det-1"]})
+        for _account in range(4):  # the demo's four accounts, one call each
+            stub.add_response(
+                "get_usage_statistics",
+                {
+                    "UsageStatistics": {
+                        "SumByFeature": [{"Feature": "CLOUD_TRAIL", "Total": {"Amount": "1.25"}}]
+                    }
+                },
+            )
+        stub.activate()
+        stubs.append(stub)
+        return client
+
+    monkeypatch.setattr(boto3, "client", fake_client)
+    result = invoke(workdir, monkeypatch, "--usage")
+    assert result.exit_code == 0, result.output
+    assert "GuardDuty GetUsageStatistics (last 30 days) beside the estimate" in result.output
+    assert len(stubs) == 3  # one client per region of the estimate
+    for stub in stubs:
+        stub.assert_no_pending_responses()
+    rows = [line for line in result.output.splitlines() if "guardduty.management_events" in line]
+    assert len(rows) == 3 and all(line.rstrip(" │").endswith("5.00") for line in rows)  # 4 accounts x $1.25
