@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pipeline.config import ConfigError, Settings
 from pipeline.cost import estimate, load_prices, tiered_cost
@@ -354,3 +356,14 @@ def test_the_example_configuration_prices():
     assert flow[("111111111111", "us-east-1")] == pytest.approx(20.0)  # the default volume
     assert flow[("222222222222", "us-east-1")] == pytest.approx(350.0)  # the pair's own
     assert guardduty_cost(lines, "eks_audit_logs", "222222222222") == pytest.approx(40.0)
+
+
+@given(
+    a=st.floats(min_value=0, max_value=50_000, allow_nan=False),
+    b=st.floats(min_value=0, max_value=50_000, allow_nan=False),
+)
+def test_falling_tiers_are_monotone_and_never_cheaper_split(a, b):
+    # Rates fall band by band, so the cost is non-decreasing and concave: one account's volume split
+    # over two accounts (priced separately, as GuardDuty does) never costs less than it pooled.
+    assert FLOW.cost(min(a, b)) <= FLOW.cost(max(a, b)) + 1e-9
+    assert FLOW.cost(a + b) <= FLOW.cost(a) + FLOW.cost(b) + 1e-6
