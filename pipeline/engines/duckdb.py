@@ -11,6 +11,7 @@ import functools
 import json
 import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -23,6 +24,15 @@ from pipeline.engines.base import EngineError, QueryResult
 LAKE_FOLDERS = {"cloudtrail": "cloudtrail", "guardduty": "guardduty"}
 _WINDOW_LITERAL = re.compile(r"'(\d{4}/\d{2}/\d{2}|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})'")
 _PLACEHOLDER = re.compile(r"__tgw(\d+)__")
+
+
+@dataclass(frozen=True)
+class ScanReport:
+    """One table scan of a query as DuckDB's profiler saw it: how many files it opened, and why."""
+
+    function: str
+    files_read: int
+    file_filters: str
 
 
 @functools.lru_cache(maxsize=512)
@@ -107,6 +117,33 @@ class DuckDBEngine:
         return QueryResult(
             frame=frame, engine=self.name, duration_s=time.perf_counter() - started, extra={"sql": translated}
         )
+
+    def scans(self, sql: str) -> list[ScanReport]:
+        """Run ``sql`` under DuckDB's profiler and report what each table scan opened.
+
+        The proof that a window prunes: DuckDB applies the ``day`` predicate to file names before
+        opening files, and its profile counts the files each scan read. Used by the pruning test
+        and the benchmark; the query runs (EXPLAIN ANALYZE), its rows are discarded.
+        """
+        translated = self.translate(sql)
+        self.con.execute("PRAGMA enable_profiling='json'")
+        try:
+            rows = self.con.execute("EXPLAIN ANALYZE " + translated).fetchall()
+        except duckdb.Error as exc:
+            raise EngineError(f"duckdb: query failed: {str(exc).splitlines()[0]}") from exc
+        finally:
+            self.con.execute("PRAGMA disable_profiling")
+        found: list[ScanReport] = []
+        stack = list(json.loads(rows[0][1]).get("operator", []))
+        while stack:
+            op = stack.pop()
+            stack.extend(op.get("children", []))
+            info = op.get("extra_info") or {}
+            if "Total Files Read" in info:
+                function = str(info.get("Function", op.get("name")))
+                filters = str(info.get("File Filters", ""))
+                found.append(ScanReport(function, int(info["Total Files Read"]), filters))
+        return found
 
     def close(self) -> None:
         self.con.close()
