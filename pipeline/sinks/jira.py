@@ -297,13 +297,17 @@ class JiraSink(BaseSink):
             raise SinkError(f"jira sink {self.name!r}: the create answer names no issue key")
         return key
 
-    def _written(self, issue: Mapping[str, Any], delivery_id: str) -> bool:
+    def _comments(self, key: str) -> str:
+        """The latest 100 comments as JSON text, to look for a marker in."""
+        answer = self._call("GET", f"/issue/{quote(key)}/comment?maxResults=100&orderBy=-created",
+                            what="the comments") or {}
+        return json.dumps(answer.get("comments") or [])
+
+    def _written(self, key: str, issue: Mapping[str, Any], delivery_id: str) -> bool:
         """Whether the issue's description or one of its comments already carries this delivery."""
         if delivery_id in json.dumps((issue.get("fields") or {}).get("description")):
             return True
-        comments = self._call("GET", f"/issue/{quote(issue['key'])}/comment?maxResults=100&orderBy=-created",
-                              what="the comments") or {}
-        return delivery_id in json.dumps(comments.get("comments") or [])
+        return delivery_id in self._comments(key)
 
     def _update(self, key: str, delivery: Delivery) -> None:
         adds = [{"add": name} for name in self.labels(delivery.finding)]
@@ -327,8 +331,8 @@ class JiraSink(BaseSink):
         if issue is None:
             key = self._create(delivery, ticket)
         else:
-            key = str(issue["key"])
-            if not self._written(issue, delivery.delivery_id):
+            key = str(issue.get("key") or issue["id"])  # Jira takes either
+            if not self._written(key, issue, delivery.delivery_id):
                 self._update(key, delivery)
         self._tickets[ticket] = key
         self._written_here.add(delivery.delivery_id)
@@ -354,11 +358,9 @@ class JiraSink(BaseSink):
             if not issues:
                 outcome[fid] = "no ticket"
                 continue
-            key = str(issues[0]["key"])
+            key = str(issues[0].get("key") or issues[0]["id"])
             marker = f"trailguard resolved {fid}"
-            comments = self._call("GET", f"/issue/{quote(key)}/comment?maxResults=100&orderBy=-created",
-                                  what="the comments") or {}
-            if marker not in json.dumps(comments.get("comments") or []):
+            if marker not in self._comments(key):
                 self.comment(key, [("para", [("Resolved in trailguard: ", "strong"), (reason or "-", None)]),
                                    ("para", [(marker, "code")])])
             if self.resolve_transition and self.group == "finding":
