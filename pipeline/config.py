@@ -63,7 +63,7 @@ DEFAULTS: dict[str, Any] = {
         "trail_copies": 1,  # trails delivering management events (the first copy is free)
         "data_event_trails": 1,
         "bucket_region": "",  # the log bucket's region; default [athena] region, then us-east-1
-        "retention_days": 2555,  # log expiry; IA after transition_ia_days, Glacier after transition_glacier_days
+        "retention_days": 2555,  # log expiry (objects go to IA, then Glacier, at the two days below)
         "transition_ia_days": 30,
         "transition_glacier_days": 365,
         "kms_keys": 1,
