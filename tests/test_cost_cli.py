@@ -25,7 +25,7 @@ RUNNER = CliRunner()
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder laid out as after ``trailguard demo``: ./demo, with the lake under ./.trailguard."""
     root = tmp_path_factory.mktemp("costdemo")
-    generate_demo(root / "demo", events=4000, days=3)
+    generate_demo(root / "demo", events=2500, days=2)
     return root
 
 
@@ -64,7 +64,7 @@ def test_measured_volumes_match_an_independent_count(workdir: Path):
     assert got == dict(expected)
     assert measured.events["events"].dtype == "int64"
     assert isinstance(measured.events["account_id"].dtype, pd.CategoricalDtype)
-    assert measured.days_observed == 3 and measured.projection == pytest.approx(10.0)
+    assert measured.days_observed == 2 and measured.projection == pytest.approx(15.0)
     # Objects: every CloudTrail and GuardDuty log file of the month's delivery days, with its size.
     files = [
         p
@@ -98,7 +98,7 @@ def test_cost_runs_with_no_arguments_after_a_demo(workdir: Path, monkeypatch: py
     counts = independent_counts(workdir / "demo", "2026-11")
     seen = sum(n for (_, _, _, category), n in counts.items() if category == "management")
     assert management["observed"].sum() == seen
-    assert management["cost_usd"].sum() == pytest.approx(seen * 10 * 4.0 / 1e6)
+    assert management["cost_usd"].sum() == pytest.approx(seen * 15 * 4.0 / 1e6)
     assert set(management["account_id"]) == {k[0] for k in counts}
 
 
