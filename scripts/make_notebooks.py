@@ -192,9 +192,9 @@ tg.top_principals(mine, 10)""",
         (
             "code",
             """top = tg.top_principals(mine, 1)
-if not top.empty:
+if not top.empty and str(top.iloc[0]["principal"]).startswith("arn:"):
     field, value = "principals", top.iloc[0]["principal"]
-else:
+else:  # GuardDuty findings name resources, not callers: suppress by account instead
     field, value = "accounts", str(mine.iloc[0]["account_id"])
 rule = {field: [value], "reason": "expected automation (ticket SEC-123)", "expires": f"{end.year + 1}-01-31"}
 impact = tg.suppression_impact(settings, engine, DETECTION, rule, start, end)

@@ -13,11 +13,11 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.config import Settings
+from pipeline.config import ConfigError, Settings
 from pipeline.detections import load_detections
 from pipeline.engines.base import Engine
 from pipeline.runner import run_detections
-from pipeline.suppressions import parse_rule
+from pipeline.suppressions import FIELDS, parse_rule
 
 
 def hit_rates(findings: pd.DataFrame, days: float) -> pd.DataFrame:
@@ -57,7 +57,13 @@ def suppression_impact(
     table: fields, reason, expires); ``removed`` holds the findings the rule would suppress."""
     detection = load_detections()[detection_id]
     proposed = {"detections": [detection_id], **rule}
-    parse_rule(0, proposed)  # a malformed rule fails here, naming the field
+    parsed = parse_rule(0, proposed)  # a malformed rule fails here, naming the field
+    if all(parsed.columns(table) is None for table in detection.tables):
+        usable = sorted({name for table in detection.tables for name in FIELDS.get(table, {})})
+        raise ConfigError(
+            f"suppression fields {', '.join(sorted(parsed.matches))} do not apply to {detection_id} "
+            f"(it reads {', '.join(detection.tables)}; usable fields: {', '.join(usable)})"
+        )
     raw = copy.deepcopy(settings.raw)
     raw["suppressions"] = [*raw.get("suppressions", []), proposed]
     with_rule = Settings(raw=raw, path=settings.path)

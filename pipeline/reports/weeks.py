@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -35,31 +37,34 @@ def week_label(start: datetime) -> str:
     return f"{year}-W{week:02d}"
 
 
-def latest_log_time(root: Path, delivery_lag: timedelta = timedelta(minutes=20)) -> datetime | None:
-    """About when the newest CloudTrail record under a bucket-shaped folder happened.
+def latest_log_time(root: Path, sample: int = 20) -> datetime | None:
+    """The newest CloudTrail record's time under a bucket-shaped folder.
 
-    Files are filed and named by delivery time, up to ~15 minutes after their records: the newest
-    file's delivery time minus ``delivery_lag``, so a file delivered just after midnight on Monday
-    does not open an empty week.
+    Files are filed and named by delivery time, up to ~15 minutes after their records (later in a
+    burst), so the newest folder alone would open an empty week after a Sunday: the records of
+    the ``sample`` most recently delivered files of the newest day folder are read instead.
     """
     region_dirs = [*root.glob("AWSLogs/*/CloudTrail/*"), *root.glob("AWSLogs/o-*/*/CloudTrail/*")]
-    newest_day: tuple[str, Path] | None = None
-    for region_dir in region_dirs:
-        for day_dir in region_dir.glob("[0-9][0-9][0-9][0-9]/[0-9][0-9]/[0-9][0-9]"):
-            key = day_dir.relative_to(region_dir).as_posix()
-            if (newest_day is None or key >= newest_day[0]) and any(day_dir.glob("*.json.gz")):
-                newest_day = (key, day_dir) if newest_day is None or key > newest_day[0] else newest_day
-    if newest_day is None:
-        return None
-    key = newest_day[0]
-    stamps = [
-        match.group(1)
+    days = {
+        day_dir.relative_to(region_dir).as_posix()
         for region_dir in region_dirs
-        for path in (region_dir / key).glob("*.json.gz")
-        if (match := DELIVERY_TIME.search(path.name))
-    ]
-    if not stamps:
-        year, month, day = (int(part) for part in key.split("/"))
-        return datetime(year, month, day, tzinfo=UTC)
-    newest = datetime.strptime(max(stamps), "%Y%m%dT%H%MZ").replace(tzinfo=UTC)
-    return newest - delivery_lag
+        for day_dir in region_dir.glob("[0-9][0-9][0-9][0-9]/[0-9][0-9]/[0-9][0-9]")
+    }
+    for day in sorted(days, reverse=True):
+        files = [path for region_dir in region_dirs for path in (region_dir / day).glob("*.json.gz")]
+        files.sort(key=lambda path: (m.group(1) if (m := DELIVERY_TIME.search(path.name)) else "", path.name))
+        newest = max((_newest_record(path) for path in files[-sample:]), default=None)
+        if newest is not None:
+            return newest
+    return None
+
+
+def _newest_record(path: Path) -> datetime | None:
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            records = json.load(handle).get("Records") or []
+        times = [r.get("eventTime") for r in records if isinstance(r, dict)]
+        times = [t for t in times if isinstance(t, str)]
+        return datetime.fromisoformat(max(times).replace("Z", "+00:00")) if times else None
+    except (OSError, ValueError, EOFError, AttributeError):
+        return None  # a malformed file says nothing about time; ingest reports it

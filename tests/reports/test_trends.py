@@ -1,0 +1,126 @@
+"""Trends against independent computations over the raw files and the detect run's findings."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+import pandas as pd
+import pytest
+
+from pipeline.reports import trends
+from pipeline.workflow import lake_for, open_engine
+from tests.reports.conftest import END, START, guardduty_findings, in_window
+
+WEEK2 = END - timedelta(days=7)
+
+
+@pytest.fixture(scope="module")
+def engine(report_data):
+    engine = open_engine(report_data.settings, lake_for(report_data.settings, str(report_data.demo)))
+    yield engine
+    engine.close()
+
+
+def test_event_volume_matches_a_count_of_the_raw_records(engine, raw_records):
+    volume = trends.event_volume(engine, WEEK2, END)
+    expected = Counter(
+        (r["recipientAccountId"], r["eventSource"])
+        for r in raw_records
+        if in_window(r["eventTime"], WEEK2, END)
+    )
+    got = volume.groupby([volume["account_id"].astype(str), volume["event_source"].astype(str)])[
+        "events"
+    ].sum()
+    assert {k: int(v) for k, v in got.items()} == dict(expected)
+    assert str(volume["event_day"].dtype) == "datetime64[us, UTC]" or volume["event_day"].dt.tz is not None
+    assert volume["events"].dtype == "int64" and volume["errors"].dtype == "int64"
+    assert isinstance(volume["account_id"].dtype, pd.CategoricalDtype)
+
+
+def test_first_seen_principals_have_no_record_in_the_baseline(engine, raw_records):
+    new = trends.first_seen(engine, WEEK2, END, baseline_days=28)
+
+    def identity(record: dict) -> str | None:
+        who = record.get("userIdentity") or {}
+        issuer = ((who.get("sessionContext") or {}).get("sessionIssuer") or {}).get("arn")
+        return issuer or who.get("arn")
+
+    before = {identity(r) for r in raw_records if in_window(r["eventTime"], START, WEEK2)}
+    during = {identity(r) for r in raw_records if in_window(r["eventTime"], WEEK2, END)}
+    expected = {p for p in during - before if p}
+    got = set(new[new["kind"] == "principal"]["value"])
+    assert got == expected and expected, "the demo's week 2 has principals never seen in week 1"
+    ips_before = {r.get("sourceIPAddress") for r in raw_records if in_window(r["eventTime"], START, WEEK2)}
+    assert not set(new[new["kind"] == "source_ip"]["value"]) & ips_before
+    assert new["first_time"].min() >= pd.Timestamp(WEEK2)
+
+
+def test_guardduty_trends_count_each_finding_once_in_its_latest_version(engine, report_data):
+    latest: dict[tuple[str, str, str], dict] = {}
+    for finding in guardduty_findings(report_data.demo):
+        if not in_window(finding["updatedAt"], WEEK2, END):
+            continue
+        key = (finding["accountId"], finding["region"], finding["id"])
+        if key not in latest or finding["updatedAt"] > latest[key]["updatedAt"]:
+            latest[key] = finding
+    real = [f for f in latest.values() if not f["service"].get("additionalInfo", {}).get("sample")]
+    families = Counter(f["type"].split(":")[0] for f in real)
+    frame = trends.guardduty_trends(engine, WEEK2, END)
+    assert int(frame["findings"].sum()) == len(real) > 0
+    by_family = trends.guardduty_by_family(frame)
+    assert by_family.sum(axis=1).to_dict() == dict(families)
+    assert list(by_family.columns) == ["low", "medium", "high", "critical"]
+    assert frame["severity"].cat.ordered
+
+
+def test_week_over_week_and_daily_trend_agree_with_the_findings(report_data):
+    findings = trends.load_findings(report_data.settings)
+    assert findings["first_seen"].dt.tz is not None and findings["event_count"].dtype == "int64"
+    assert findings["severity"].cat.ordered
+    produced = report_data.outcome.findings
+    assert set(findings["finding_id"]) == {f.finding_id for f in produced}
+
+    def week_of(f) -> str | None:
+        first = pd.Timestamp(f.first_seen)
+        first = first.tz_localize("UTC") if first.tzinfo is None else first
+        if pd.Timestamp(WEEK2) <= first < pd.Timestamp(END):
+            return "this_week"
+        if pd.Timestamp(START) <= first < pd.Timestamp(WEEK2):
+            return "last_week"
+        return None
+
+    expected = Counter((f.severity, week_of(f)) for f in produced)
+    table = trends.week_over_week(findings, WEEK2, "severity").set_index("severity")
+    for severity in ("low", "medium", "high", "critical"):
+        assert table.loc[severity, "this_week"] == expected[(severity, "this_week")]
+        assert table.loc[severity, "last_week"] == expected[(severity, "last_week")]
+        assert (
+            table.loc[severity, "change"]
+            == table.loc[severity, "this_week"] - table.loc[severity, "last_week"]
+        )
+    daily = trends.findings_trend(findings, "D", "severity")
+    assert int(daily.to_numpy().sum()) == len(findings)
+    weekly = trends.findings_trend(findings, "W", "detection_id")
+    assert set(weekly.index) <= {
+        pd.Timestamp(START),
+        pd.Timestamp(WEEK2),
+        pd.Timestamp(START - timedelta(days=7)),
+    }
+
+
+def test_top_principals_rank_by_findings(report_data):
+    findings = trends.load_findings(report_data.settings)
+    top = trends.top_principals(findings, 5)
+    counts = findings["principal"].dropna().value_counts()
+    assert top["findings"].tolist() == sorted(top["findings"].tolist(), reverse=True)
+    assert top.iloc[0]["findings"] == counts.max()
+    assert top["findings"].dtype == "int64"
+
+
+def test_log_coverage_matches_the_files_per_account_and_region(engine, report_data, raw_records):
+    coverage = trends.log_coverage(engine, WEEK2, END)
+    assert int(coverage["events"].sum()) == sum(
+        1 for r in raw_records if in_window(r["eventTime"], WEEK2, END)
+    )
+    assert coverage["last_event"].dt.tz is not None and coverage["active_hours"].dtype == "int64"

@@ -1,0 +1,157 @@
+"""The weekly report on the demo: every section, charts that render, numbers checked independently."""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from datetime import timedelta
+
+import matplotlib.image
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+from pipeline.reports.weekly import athena_cost, build_weekly_report, pipeline_cost, write_weekly_report
+from pipeline.reports.weeks import parse_week
+from tests.reports.conftest import END, in_window, settings_for
+
+WEEK2 = END - timedelta(days=7)
+SECTIONS = [
+    "# Weekly security report: 2026-W46",
+    "## Findings by severity",
+    "## New high and critical findings",
+    "## Detections",
+    "### Tuning candidates",
+    "## First seen this week",
+    "## GuardDuty",
+    "## Event volume",
+    "## Log coverage and health",
+    "## Cost",
+]
+
+
+@pytest.fixture(scope="module")
+def weekly(report_data, tmp_path_factory):
+    report = build_weekly_report(report_data.settings, str(report_data.demo))
+    path = write_weekly_report(report, tmp_path_factory.mktemp("weekly"))
+    return report, path
+
+
+def test_latest_week_is_chosen_and_every_section_is_there(weekly):
+    report, path = weekly
+    assert report.week == "2026-W46" and report.start == parse_week("2026-W46")
+    text = path.read_text(encoding="utf-8")
+    positions = [text.index(section) for section in SECTIONS]
+    assert positions == sorted(positions)
+    assert len(report.summary) == 3
+
+
+def test_charts_render_and_are_linked(weekly):
+    report, path = weekly
+    text = path.read_text(encoding="utf-8")
+    assert len(report.charts) >= 3
+    for chart in report.charts.values():
+        assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        height, width, _ = matplotlib.image.imread(chart).shape
+        assert height > 200 and width > 400
+        assert f"]({chart.name})" in text
+
+
+def test_numbers_match_independent_computations(weekly, report_data, raw_records):
+    report, path = weekly
+    events = [r for r in raw_records if in_window(r["eventTime"], WEEK2, END)]
+    assert report.events == len(events)
+    assert f"{len(events):,} CloudTrail records this week" in path.read_text(encoding="utf-8")
+    per_account = Counter(r["recipientAccountId"] for r in events)
+    volume = report.volume.groupby(report.volume["account_id"].astype(str))["events"].sum()
+    assert volume.to_dict() == dict(per_account)
+
+    def first(f) -> pd.Timestamp:
+        stamp = pd.Timestamp(f.first_seen)
+        return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
+
+    new = [f for f in report_data.outcome.findings if pd.Timestamp(WEEK2) <= first(f) < pd.Timestamp(END)]
+    assert len(report.findings) == len(new)
+    high = sorted(f.finding_id for f in new if f.severity in ("high", "critical"))
+    assert sorted(report.new_high["finding_id"]) == high and high
+    for detection_id in {f.detection_id for f in new if f.severity in ("high", "critical")}:
+        assert detection_id in report.runbooks
+    by_detection = Counter(f.detection_id for f in new)
+    table = report.by_detection.set_index("detection_id")["this_week"]
+    assert {k: int(v) for k, v in table.items() if v} == dict(by_detection)
+
+
+def test_pipeline_cost_reads_the_recorded_runs(weekly, report_data):
+    report, _ = weekly
+    ran = {r.detection_id for r in report_data.outcome.result.runs if not r.error}
+    assert set(report.pipeline_cost["detection_id"]) == ran
+    assert report.runs == len(ran)
+
+
+def test_athena_cost_bills_at_least_ten_megabytes_per_query():
+    scanned = pd.Series([0, 5 * 1024**2, 10 * 1024**2, 1024**4])
+    cost = athena_cost(scanned)
+    ten_mb = 10 * 1024**2 / 1024**4 * 5.0
+    assert cost.tolist() == pytest.approx([ten_mb, ten_mb, ten_mb, 5.0])
+    runs = pd.DataFrame(
+        {
+            "detection_id": ["a", "a", "b"],
+            "window_end": ["2026-11-10T00:00:00Z"] * 3,
+            "bytes_scanned": pd.array([1024**4, 2 * 1024**4, None], dtype="Int64"),
+            "duration_s": [1.0, 2.0, 3.0],
+        }
+    )
+    table = pipeline_cost(runs, WEEK2, END).set_index("detection_id")
+    assert table.loc["a", "usd"] == pytest.approx(15.0) and table.loc["a", "runs"] == 2
+    assert table.loc["b", "usd"] == 0.0 and table.loc["b", "bytes_scanned"] == 0
+
+
+def test_a_week_without_findings_still_reports(report_data, tmp_path):
+    quiet = parse_week("2026-W47")  # after the demo: no logs, no findings
+    report = build_weekly_report(report_data.settings, str(report_data.demo), quiet)
+    path = write_weekly_report(report, tmp_path)
+    text = path.read_text(encoding="utf-8")
+    assert report.findings.empty and "No new findings this week" in report.summary[0]
+    assert "None this week." in text
+    silent = report.health.with_status("silent")
+    assert len(silent) == report.health.coverage.shape[0] > 0, "every sender of the baseline went silent"
+    assert "silent" in text and len(report.charts) == 4
+
+
+def test_health_names_the_account_that_stopped_and_the_one_that_went_silent(report_data, tmp_path, weekly):
+    baseline, _ = weekly
+    demo = tmp_path / "demo"
+    shutil.copytree(report_data.demo, demo)
+    coverage = baseline.health.coverage.sort_values("events", ascending=False)
+    busiest, other = coverage.iloc[0], coverage.iloc[1]
+    cut = WEEK2 + timedelta(days=2, hours=12)
+    for path in demo.glob(f"AWSLogs/*/{busiest.account_id}/CloudTrail/{busiest.region}/2026/11/*/*.json.gz"):
+        stamp = path.name.split("_")[3]
+        if stamp >= cut.strftime("%Y%m%dT%H%MZ"):
+            path.unlink()
+    for day in range(9, 17):
+        for folder in demo.glob(f"AWSLogs/*/{other.account_id}/CloudTrail/{other.region}/2026/11/{day:02d}"):
+            shutil.rmtree(folder)
+    report = build_weekly_report(settings_for(tmp_path, demo), str(demo), WEEK2)
+    problems = {(p.account_id, p.region): str(p.status) for p in report.health.problems.itertuples()}
+    assert problems[(busiest.account_id, busiest.region)] == "stopped"
+    assert problems[(other.account_id, other.region)] == "silent"
+    before = {(p.account_id, p.region): str(p.status) for p in baseline.health.coverage.itertuples()}
+    for pair, status in problems.items():
+        if pair not in {(busiest.account_id, busiest.region), (other.account_id, other.region)}:
+            assert before[pair] == status, "untouched senders keep their status"
+    assert "Log health needs attention" in report.summary[2]
+
+
+def test_cli_writes_the_report_and_rejects_a_bad_week(report_data, tmp_path, monkeypatch):
+    monkeypatch.setenv("TRAILGUARD_DATA_DIR", str(report_data.root / "data"))
+    runner = CliRunner()
+    bad = runner.invoke(app, ["report", "weekly", "--week", "2026-48", "--source", str(report_data.demo)])
+    assert bad.exit_code == 2 and "--week" in bad.output and "Traceback" not in bad.output
+    missing = runner.invoke(app, ["report", "weekly", "--source", str(tmp_path / "nope")])
+    assert missing.exit_code == 2 and "no such folder" in missing.output
+    ok = runner.invoke(app, ["report", "weekly", "--source", str(report_data.demo), "--out", str(tmp_path)])
+    assert ok.exit_code == 0, ok.output
+    assert (tmp_path / "weekly-2026-W46.md").is_file()
+    assert len(list(tmp_path.glob("weekly-2026-W46-*.png"))) == 4
