@@ -21,6 +21,11 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/trailguard lint
 
+# trailguard against the alternatives on one generated dataset (BENCH_EVENTS, default 2000000);
+# prints a table and a last line of key=value figures. See benchmarks/bench.py.
+bench: $(STAMP)
+	$(PY) -m benchmarks.bench
+
 clean:
 	rm -rf $(VENV) demo .trailguard
 
