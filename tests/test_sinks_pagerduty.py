@@ -151,6 +151,73 @@ def test_resolve_from_the_library_and_the_cli(pagerduty, jira, tmp_path, monkeyp
     assert failed.exit_code == 1 and "HTTP 503" in failed.output and PD_KEY not in failed.output
 
 
+ROLE = "arn:aws:sts::222222222222:assumed-role/SecurityAudit/scanner"
+RULES = [  # one rule per case; the finding it should (or should not) cover is named in the comment
+    {"detection": "iam_access_key_created", "principals": ["arn:aws:iam::222222222222:user/mal*"],
+     "reason": "SEC-1 key rotation", "expires": "2099-01-01"},                       # 1
+    {"detection": "*", "roles": ["arn:aws:iam::222222222222:role/audit/SecurityAudit"],
+     "regions": ["eu-*"], "reason": "SEC-2 audit scans", "expires": "2099-01-01"},  # 2 (role with a path)
+    {"detection": "iam_access_key_created", "user_agents": ["terraform*"],
+     "reason": "SEC-3 cannot tell from a finding", "expires": "2099-01-01"},          # none
+    {"detection": "*", "principals": ["arn:aws:iam::222222222222:user/bob"],
+     "reason": "SEC-4 expired", "expires": "2020-01-01"},                             # none (3)
+    {"detection": "guardduty_finding", "finding_types": ["Recon:*"], "accounts": ["222222222222"],
+     "reason": "SEC-5 scanner", "expires": "2099-01-01"},                            # 4
+]
+
+
+def stored(tmp_path: Path) -> Path:
+    """A findings store holding four findings, as scheduled runs would have left it."""
+    from pipeline.findings_store import RunMetadata, open_findings_store
+
+    findings = [finding(1), finding(2, principal=ROLE, detection="iam_policy_changed"),
+                finding(3, principal="arn:aws:iam::222222222222:user/bob"),
+                dataclasses.replace(finding(4, detection="guardduty_finding"), principal="i-0abc",
+                                    context={"finding_type": "Recon:EC2/PortProbeUnprotectedPort"}),
+                dataclasses.replace(finding(5, detection="guardduty_finding"),
+                                    context={"finding_type": "Backdoor:EC2/C&CActivity.B"})]
+    store = open_findings_store(tmp_path / "data")
+    for detection in dict.fromkeys(f.detection_id for f in findings):  # one run per detection
+        mine = [f for f in findings if f.detection_id == detection]
+        store.append(mine, RunMetadata(
+            run_id=f"run-{detection}", detection_id=detection, engine="duckdb",
+            window_start="2026-01-15T00:00:00Z", window_end="2026-01-16T00:00:00Z",
+            now="2026-01-16T00:15:00Z", query_id=None, bytes_scanned=None,
+            duration_s=0.1, rows=len(mine)))
+    return tmp_path / "data"
+
+
+def test_suppressed_findings_are_the_ones_every_rule_field_covers(tmp_path):
+    from pipeline.cli_routing import suppressed_findings
+    from pipeline.findings_store import open_findings_store
+
+    frame = open_findings_store(stored(tmp_path)).read()
+    covered = suppressed_findings(Settings(raw={**Settings().raw, "suppressions": RULES}), frame)
+    assert covered == {f"{1:032x}": "suppressed: SEC-1 key rotation",
+                       f"{2:032x}": "suppressed: SEC-2 audit scans", f"{4:032x}": "suppressed: SEC-5 scanner"}
+
+
+def test_resolve_suppressed_from_the_cli(pagerduty, tmp_path, monkeypatch):  # noqa: F811
+    sink = pd_sink(pagerduty)
+    sink.deliver([make_delivery(finding(n)) for n in (1, 2, 3)])
+    data = stored(tmp_path)
+    rules = "".join("[[suppressions]]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in rule.items())
+                    for rule in RULES)
+    config = tmp_path / "trailguard.toml"
+    config.write_text(f'data_dir = "{data}"\n[[sinks]]\ntype = "pagerduty"\n'
+                      f'url = "{pagerduty.url}/v2/enqueue"\n' + rules)
+    monkeypatch.setenv("PAGERDUTY_ROUTING_KEY", PD_KEY)
+    result = CliRunner().invoke(app, ["resolve", "--suppressed", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    status = {k[-1]: v["status"] for k, v in pagerduty.incidents.items()}
+    assert status == {"1": "resolved", "2": "resolved", "3": "triggered"}
+    resolves = [r["body"]["dedup_key"][-1] for r in pagerduty.requests
+                if r["body"]["event_action"] == "resolve"]
+    assert sorted(resolves) == ["1", "2", "4"]  # 4 never paged: PagerDuty ignores that resolve
+    empty = CliRunner().invoke(app, ["resolve", "--config", str(config)])
+    assert empty.exit_code == 2 and "give at least one finding id, or --suppressed" in empty.output
+
+
 def test_response_function_notifies_jira_and_pagerduty_once(jira, pagerduty, tmp_path):  # noqa: F811
     settings = Settings().with_overrides(data_dir=str(tmp_path))
     settings.raw["sinks"] = [{"type": "jira", "url": jira.url, "project": "SEC", "email": JIRA_EMAIL},
