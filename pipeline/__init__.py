@@ -11,6 +11,7 @@ load_findings, event_volume``); each is loaded on first use so the CLI starts fa
   ``investigate_principal``, ``around_finding``
 - Tuning: ``hit_rates``, ``suppression_impact``
 - Reports: ``build_weekly_report``, ``write_weekly_report``, ``parse_week``
+- Cost: ``cost_summary``, ``CostSummary`` (``trailguard cost``)
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ _EXPORTS = {
     "build_weekly_report": "pipeline.reports.weekly",
     "write_weekly_report": "pipeline.reports.weekly",
     "parse_week": "pipeline.reports.weeks",
+    "cost_summary": "pipeline.cost",
+    "CostSummary": "pipeline.cost",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
+from pipeline.demo.manifest import DemoManifest
 from pipeline.layout import write_cloudtrail
 
 RUNNER = CliRunner()
@@ -171,15 +173,24 @@ def test_query_prints_a_table_and_json(source, tmp_path):
     assert result.exit_code == 1 and "query failed" in result.output
 
 
-def test_demo_then_validate_logs(tmp_path, monkeypatch):
+def test_demo_then_validate_logs_report_and_cost_with_no_arguments(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    result = invoke("demo", "--out", "org", "--events", "5000", "--days", "2")
+    result = invoke("demo", "--events", "5000", "--days", "2")  # into ./demo, the default source
     assert result.exit_code == 0, result.output
-    assert "findings from 16 detections" in result.output and "no finding for" not in result.output
-    assert (tmp_path / "org" / "findings.jsonl").stat().st_size > 0
-    assert (tmp_path / "org" / "demo-public-keys.json").is_file()
+    fired = int(re.search(r"findings from (\d+) detections", result.output).group(1))
+    covered = DemoManifest.load(tmp_path / "demo" / "manifest.json").covered()
+    assert fired >= len(covered) >= 16
+    assert (tmp_path / "demo" / "findings.jsonl").stat().st_size > 0
+    assert (tmp_path / "demo" / "demo-public-keys.json").is_file()
+    assert "findings stored in" in result.output
     result = invoke(
-        "validate-logs", "--source", "org", "--start", "2026-11-01", "--end", "2026-11-03T01:00:00Z"
+        "validate-logs", "--source", "demo", "--start", "2026-11-01", "--end", "2026-11-03T01:00:00Z"
     )
     assert result.exit_code == 0, result.output
     assert "all valid" in result.output
+    result = invoke("report", "weekly")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "reports" / "weekly-2026-W45.md").is_file()
+    result = invoke("cost")
+    assert result.exit_code == 0, result.output
+    assert list((tmp_path / ".trailguard").rglob("cost-2026-11.csv"))

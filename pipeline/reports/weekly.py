@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.config import ConfigError, Settings
+from pipeline.cost.prices import PriceBook, load_prices
 from pipeline.detections import load_detections
 from pipeline.findings_store import open_findings_store
 from pipeline.reports import trends
@@ -26,8 +27,6 @@ from pipeline.templating import partition_days
 
 Progress = Callable[[str, int, int], None]
 BASELINE_DAYS = 28
-ATHENA_USD_PER_TB = 5.0
-ATHENA_MIN_BYTES = 10 * 1024**2  # Athena bills at least 10 MB per query
 HEALTH_DETECTIONS = ("log_delivery_gap", "log_file_tampered")
 
 
@@ -109,10 +108,14 @@ def _week_start(settings: Settings, source: str, week_start: datetime | None) ->
     )
 
 
-def athena_cost(bytes_scanned: pd.Series) -> pd.Series:
-    """Dollars per query at Athena's price: bytes rounded up to 10 MB at least."""
-    billed = bytes_scanned.clip(lower=ATHENA_MIN_BYTES)
-    return billed / 1024**4 * ATHENA_USD_PER_TB
+def athena_cost(bytes_scanned: pd.Series, prices: PriceBook | None = None) -> pd.Series:
+    """Dollars per query at Athena's price (the price file's ``athena.scanned``: rounded up to the
+    MB, at least 10 MB per query)."""
+    price = (prices or load_prices())["athena.scanned"]
+    minimum, rounding = int(price.extra.get("minimum_bytes", 0)), int(price.extra.get("round_bytes", 1))
+    unit = float(price.extra.get("unit_bytes", 1e12))
+    billed = (-(-bytes_scanned // rounding) * rounding).clip(lower=minimum)
+    return billed / unit * price.tiers[0].rate
 
 
 def pipeline_cost(runs: pd.DataFrame, start: datetime, end: datetime) -> pd.DataFrame:
@@ -185,7 +188,7 @@ def build_weekly_report(
         ["severity", "first_seen"], ascending=[False, True]
     )
     cost = pipeline_cost(open_findings_store(trends.findings_store_location(settings)).runs(), start, end)
-    return WeeklyReport(
+    report = WeeklyReport(
         week=week_label(start),
         start=start,
         end=end,
@@ -214,6 +217,18 @@ def build_weekly_report(
         pipeline_cost=cost,
         runs=int(cost["runs"].sum()),
     )
+    report.cost = _estimate_cost(settings, source, start, end)
+    return report
+
+
+def _estimate_cost(settings: Settings, source: str, start: datetime, end: datetime) -> Any:
+    """The week's volumes priced and projected to 30 days; a failure is shown in the report, not fatal."""
+    from pipeline.cost import cost_summary
+
+    try:
+        return cost_summary(settings, source, start, end)
+    except (ConfigError, ValueError, OSError) as exc:
+        return f"Cost estimate unavailable: {exc}"
 
 
 def _accounts(volume: pd.DataFrame) -> pd.DataFrame:
@@ -305,4 +320,4 @@ def _integrity_text(integrity: Any) -> str:
 
 
 def _cost_text(cost: Any) -> str:
-    return "" if cost is None else str(cost)
+    return "" if cost is None else "### AWS cost estimate\n\n" + str(cost)

@@ -28,6 +28,7 @@ SECTIONS = [
     "## Event volume",
     "## Log coverage and health",
     "## Cost",
+    "### AWS cost estimate",
 ]
 
 
@@ -45,6 +46,7 @@ def test_latest_week_is_chosen_and_every_section_is_there(weekly):
     positions = [text.index(section) for section in SECTIONS]
     assert positions == sorted(positions)
     assert len(report.summary) == 3
+    assert report.cost.total_usd > 0 and f"**${report.cost.total_usd:,.2f}**" in text
 
 
 def test_charts_render_and_are_linked(weekly):
@@ -90,15 +92,15 @@ def test_pipeline_cost_reads_the_recorded_runs(weekly, report_data):
 
 
 def test_athena_cost_bills_at_least_ten_megabytes_per_query():
-    scanned = pd.Series([0, 5 * 1024**2, 10 * 1024**2, 1024**4])
+    scanned = pd.Series([0, 5_000_000, 10_000_000, 10_000_001, 10**12])
     cost = athena_cost(scanned)
-    ten_mb = 10 * 1024**2 / 1024**4 * 5.0
-    assert cost.tolist() == pytest.approx([ten_mb, ten_mb, ten_mb, 5.0])
+    ten_mb = 10_000_000 / 10**12 * 5.0
+    assert cost.tolist() == pytest.approx([ten_mb, ten_mb, ten_mb, 11_000_000 / 10**12 * 5.0, 5.0])
     runs = pd.DataFrame(
         {
             "detection_id": ["a", "a", "b"],
             "window_end": ["2026-11-10T00:00:00Z"] * 3,
-            "bytes_scanned": pd.array([1024**4, 2 * 1024**4, None], dtype="Int64"),
+            "bytes_scanned": pd.array([10**12, 2 * 10**12, None], dtype="Int64"),
             "duration_s": [1.0, 2.0, 3.0],
         }
     )
