@@ -5,9 +5,10 @@ from __future__ import annotations
 import pandas as pd
 
 from pipeline.cost.period import month_period
-from pipeline.cost.volumes import _VOLUME_QUERY, measure_events
+from pipeline.cost.volumes import measure_events
 from pipeline.engines.base import QueryResult
 from pipeline.lint import ATHENA_NAMES, TIME_COLUMNS, LintResult, lint_sql
+from pipeline.reports.sql import query_path
 
 
 class RecordingEngine:
@@ -41,6 +42,7 @@ def test_volume_query_prunes_the_month_and_the_delivery_day_after():
     )  # files delivered after midnight
     assert "'2026/12/02'" not in sql
     assert "eventtime >= '2026-11-01T00:00:00' AND eventtime < '2026-12-01T00:00:00'" in sql
-    result = LintResult(_VOLUME_QUERY)
-    lint_sql(sql, _VOLUME_QUERY, result, require_finding_columns=False)
+    path = query_path("cost_cloudtrail_volumes")
+    result = LintResult(path)
+    lint_sql(sql, path, result, require_finding_columns=False)
     assert result.ok, result.problems

@@ -21,7 +21,7 @@ from pipeline.catalog import load_specs
 from pipeline.config import ConfigError, Settings
 from pipeline.cost.period import PROJECTION_DAYS, Period
 from pipeline.engines.base import Engine
-from pipeline.templating import QUERIES_DIR, RenderContext, render
+from pipeline.reports.sql import run_query
 
 SMALL_OBJECT_BYTES = 128 * 1024  # S3 lifecycle does not transition objects below 128 KB by default
 CATEGORIES = ("management", "s3_data", "other_data", "network_activity", "insight")
@@ -37,7 +37,6 @@ CONFIGURABLE = (
     "rds_vcpus",
     "lambda_network_gb",
 )
-_VOLUME_QUERY = QUERIES_DIR / "reports" / "cost_cloudtrail_volumes.sql"
 
 
 @dataclass
@@ -80,11 +79,7 @@ class CostInputs:
 
 def measure_events(engine: Engine, period: Period) -> pd.DataFrame:
     """CloudTrail records per account, region, event day and category in ``period``."""
-    ctx = RenderContext(
-        start=period.start, end=period.end, table_names=engine.table_names, time_columns=engine.time_columns
-    )
-    sql = render(_VOLUME_QUERY.read_text(encoding="utf-8"), ctx, name=str(_VOLUME_QUERY))
-    frame = engine.query(sql).frame
+    frame = run_query("cost_cloudtrail_volumes", engine, period.start, period.end)
     columns = ["account_id", "region", "event_day", "category", "events"]
     frame = frame[columns] if not frame.empty else pd.DataFrame(columns=columns)
     frame = frame.astype({"account_id": str, "region": str, "event_day": str, "category": str})
