@@ -188,8 +188,8 @@ def stored(tmp_path: Path) -> Path:
 
 
 def test_suppressed_findings_are_the_ones_every_rule_field_covers(tmp_path):
-    from pipeline.cli_routing import suppressed_findings
     from pipeline.findings_store import open_findings_store
+    from pipeline.suppressions import suppressed_findings
 
     frame = open_findings_store(stored(tmp_path)).read()
     covered = suppressed_findings(Settings(raw={**Settings().raw, "suppressions": RULES}), frame)
