@@ -1,7 +1,8 @@
 """The detection library: one ``queries/detections/<id>.sql`` file per detection.
 
-A file opens with a YAML comment (id, title, severity, ATT&CK ids, description, runbook, schedule,
-dedup key, parameters) followed by the Jinja-templated Athena SQL. The runner turns the query's
+A file opens with a YAML comment (id, title, severity, ATT&CK ids, the Stratus Red Team techniques
+it is meant for, description, runbook, schedule, dedup key, parameters) followed by the
+Jinja-templated Athena SQL. The runner turns the query's
 rows into findings from that metadata, so a file holds only what is particular to it.
 """
 
