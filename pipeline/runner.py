@@ -10,6 +10,7 @@ from typing import Any
 from pipeline.config import Settings
 from pipeline.detections import Detection
 from pipeline.engines.base import Engine, EngineError
+from pipeline.engines.shared import MAX_SHARED_WINDOW, shareable_filter
 from pipeline.findings import Finding, rows_to_findings
 from pipeline.suppressions import active_rules
 from pipeline.templating import RenderContext, render
@@ -59,6 +60,26 @@ def render_detection(
     return render(detection.sql, ctx, name=str(detection.path)), params
 
 
+def _shared_filters(
+    engine: Engine, detections: list[Detection], rendered: dict[str, str], start: datetime, end: datetime
+) -> dict[str, str]:
+    """Detection id -> its lifted filter, for the single-record CloudTrail detections that can share a pass.
+
+    Only on an engine that offers ``shared_rows`` (DuckDB), for windows of at most a day, and when
+    at least two detections take part (see :mod:`pipeline.engines.shared` for the measurements).
+    """
+    if not hasattr(engine, "shared_rows") or end - start > MAX_SHARED_WINDOW:
+        return {}
+    table = engine.table_names["cloudtrail"]
+    found = {}
+    for detection in detections:
+        if detection.tables == ("cloudtrail",) and not detection.group_by and detection.id in rendered:
+            lifted = shareable_filter(rendered[detection.id], table)
+            if lifted is not None:
+                found[detection.id] = lifted
+    return found if len(found) >= 2 else {}
+
+
 def run_detections(
     engine: Engine,
     detections: Iterable[Detection],
@@ -68,12 +89,23 @@ def run_detections(
     on_done: Callable[[DetectionRun], None] | None = None,
     guard: Any = None,
 ) -> RunResult:
-    """Run each detection; one failing query is recorded and does not stop the others."""
+    """Run each detection; one failing query is recorded and does not stop the others.
+
+    On DuckDB, over a short window, the single-record detections share one pass over the rows
+    (:mod:`pipeline.engines.shared`); their results are the same as run one by one.
+    """
+    chosen = list(detections)
     result = RunResult()
-    for detection in detections:
+    rendered: dict[str, tuple[str, dict[str, Any]]] = {}
+    for detection in chosen:
+        rendered[detection.id] = render_detection(detection, engine, start, end, settings)
+    shared = _shared_filters(engine, chosen, {k: v[0] for k, v in rendered.items()}, start, end)
+    runs: dict[str, DetectionRun] = {}
+
+    def run_one(detection: Detection) -> None:
         run = DetectionRun(detection.id)
+        sql, params = rendered[detection.id]
         try:
-            sql, params = render_detection(detection, engine, start, end, settings)
             if guard is not None:  # ScanGuard on Athena: estimate, and refuse before paying for too much
                 run.estimated_bytes = guard.check(
                     detection, sql, start - timedelta(minutes=detection.lookback_minutes), end
@@ -89,8 +121,23 @@ def run_detections(
             result.findings.extend(findings)
         except EngineError as exc:
             run.error = str(exc)
-        result.runs.append(run)
+        runs[detection.id] = run
         if on_done:
             on_done(run)
+
+    if shared:
+        try:
+            with engine.shared_rows("cloudtrail", list(shared.values())):  # type: ignore[attr-defined]
+                for detection in chosen:
+                    if detection.id in shared:
+                        run_one(detection)
+        except EngineError:
+            runs = {k: v for k, v in runs.items() if k not in shared}  # the pass failed: run them alone
+            result.findings = [f for f in result.findings if f.detection_id not in shared]
+            shared = {}
+    for detection in chosen:
+        if detection.id not in runs:
+            run_one(detection)
+    result.runs = [runs[d.id] for d in chosen]
     result.findings.sort(key=lambda f: (f.first_seen, f.detection_id, f.finding_id))
     return result

@@ -17,10 +17,12 @@ import sqlglot
 from sqlglot import exp
 
 from pipeline.athena_ddl import catalog_settings
-from pipeline.catalog import LOGICAL_TABLES, load_specs
+from pipeline.catalog import LOGICAL_TABLES, CatalogError, load_specs
 from pipeline.config import ConfigError, Settings
 from pipeline.detections import Detection
+from pipeline.engines.base import EngineError
 from pipeline.scan_budget import (
+    BudgetExceeded,
     ListingCache,
     check_budget,
     columns_read,
@@ -63,9 +65,22 @@ class ScanGuard:
             self._cutoff = workgroup_cutoff(self.athena, self.workgroup)
         return self._cutoff
 
-    def check(self, detection: Detection, sql: str, start: datetime, end: datetime) -> int:
-        """The estimated bytes of ``sql``; raises ``BudgetExceeded`` when over a limit."""
+    def check(self, detection: Detection, sql: str, start: datetime, end: datetime) -> int | None:
+        """The estimated bytes of ``sql``; raises ``BudgetExceeded`` when over a limit.
+
+        With no limit to enforce, an estimate that cannot be made (no projection lists configured,
+        no permission to list the bucket) is ``None`` rather than an error: it is a record, not a gate.
+        """
         budget, cutoff = self.budget_for(detection), self.cutoff()
+        try:
+            return self._estimate(detection, sql, start, end, budget, cutoff)
+        except (CatalogError, EngineError) as exc:
+            if budget is None and cutoff is None and not isinstance(exc, BudgetExceeded):
+                return None
+            raise
+
+    def _estimate(self, detection: Detection, sql: str, start: datetime, end: datetime,
+                  budget: int | None, cutoff: int | None) -> int:
         specs = load_specs()
         days = partition_days(start, end)
         read = tables_read(sql)

@@ -167,3 +167,89 @@ def test_schedule_stops_cleanly_on_sigterm(env):
     out, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
     assert "stopped" in err
+
+
+# --- shared pass over the window's rows (pipeline/engines/shared.py) and scan estimates ---------------
+
+
+def _record(event_id: str, name: str, when: datetime, **extra: object) -> dict:
+    return {**root_call(event_id, when), "eventName": name, "eventSource": "iam.amazonaws.com", **extra}
+
+
+@pytest.fixture
+def small_lake(tmp_path: Path):
+    from pipeline.catalog import load_specs
+    from pipeline.engines.duckdb import DuckDBEngine
+    from pipeline.ingest import ingest_table
+
+    records = [_record(f"e{i}", name, T0 + timedelta(minutes=i))
+               for i, name in enumerate(["CreateUser", "CreateAccessKey", "ListUsers", "PutRolePolicy",
+                                         "AuthorizeSecurityGroupIngress", "StopLogging", "CreateUser"])]
+    records.append(_record("err", "CreateUser", T0, errorCode="AccessDenied"))
+    write_cloudtrail(tmp_path / "src", records)
+    ingest_table(load_specs()["cloudtrail"], tmp_path / "src", tmp_path / "lake")
+    return DuckDBEngine(tmp_path / "lake")
+
+
+def _findings(result) -> list[tuple]:
+    return sorted((f.detection_id, f.finding_id, tuple(f.event_ids)) for f in result.findings)
+
+
+def test_shared_pass_gives_the_same_findings_as_one_query_each(small_lake, monkeypatch):
+    import pipeline.runner as runner_module
+
+    detections = list(load_detections().values())
+    start, end = T0 - timedelta(minutes=30), T0 + timedelta(minutes=30)
+    passes = []
+    original = small_lake.shared_rows
+
+    def spy(logical, filters):
+        passes.append(len(filters))
+        return original(logical, filters)
+
+    monkeypatch.setattr(small_lake, "shared_rows", spy)
+    shared = runner_module.run_detections(small_lake, detections, start, end)
+    monkeypatch.setattr(runner_module, "MAX_SHARED_WINDOW", timedelta(0))
+    alone = runner_module.run_detections(small_lake, detections, start, end)
+    assert passes and passes[0] >= 10  # most single-record detections took part
+    assert _findings(shared) == _findings(alone)
+    found = {f[0] for f in _findings(shared)}
+    assert {"iam_user_created", "root_account_usage", "iam_policy_changed"} <= found
+    assert [r.detection_id for r in shared.runs] == [d.id for d in detections]  # order kept
+    assert not shared.failed and not alone.failed
+    assert small_lake.query("SELECT count(*) AS n FROM cloudtrail").frame["n"][0] == 8  # the lake is back
+
+
+def test_only_selective_single_reads_are_shared():
+    from pipeline.engines.shared import shareable_filter
+
+    window = "(day IN ('2026/01/15', '2026/01/16') AND eventtime >= '2026-01-15T00:00:00')"
+    sql = f"SELECT eventid FROM cloudtrail WHERE {window} AND eventname = 'X'"
+    lifted = shareable_filter(sql, "cloudtrail")
+    assert lifted == f"{window} AND eventname = 'X'"
+    assert shareable_filter(f"SELECT eventid FROM cloudtrail WHERE {window} AND NOT (eventname = 'X')",
+                            "cloudtrail") is None  # the window and suppressions keep every row
+    assert shareable_filter(f"SELECT c.eventid FROM cloudtrail c WHERE {window} AND c.eventname = 'X'",
+                            "cloudtrail") is None
+    assert shareable_filter(f"SELECT eventid FROM cloudtrail WHERE {window} AND eventid IN "
+                            "(SELECT eventid FROM cloudtrail)", "cloudtrail") is None
+
+
+def test_run_metadata_keeps_the_estimate_and_reads_parts_written_before_it(tmp_path):
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipeline.findings_store import RUNS_SCHEMA, RunMetadata, open_findings_store
+
+    store = open_findings_store(tmp_path)
+    common = dict(detection_id="iam_user_created", engine="athena", window_start="2026-01-15T00:00:00Z",
+                  window_end="2026-01-15T01:00:00Z", now="2026-01-15T01:15:00Z", query_id="q",
+                  bytes_scanned=1000, duration_s=1.0, rows=0)
+    store.append([], RunMetadata(run_id="new", estimated_bytes=1200, **common))
+    old = pa.Table.from_pylist([{**common, "run_id": "old", "findings": 0}],
+                               schema=pa.schema([f for f in RUNS_SCHEMA if f.name != "estimated_bytes"]))
+    pq.write_table(old, tmp_path / "runs" / "day=2026-01-15" / "part-old.parquet")
+    runs = store.runs().set_index("run_id")
+    assert runs.loc["new", "estimated_bytes"] == 1200 and runs.loc["new", "bytes_scanned"] == 1000
+    assert runs.loc["old", "bytes_scanned"] == 1000 and pd.isna(runs.loc["old", "estimated_bytes"])

@@ -7,10 +7,12 @@ typed view: queries still bind and return no rows.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,6 +119,29 @@ class DuckDBEngine:
         return QueryResult(
             frame=frame, engine=self.name, duration_s=time.perf_counter() - started, extra={"sql": translated}
         )
+
+    @contextlib.contextmanager
+    def shared_rows(self, logical: str, filters: list[str]) -> Iterator[int]:
+        """Inside the block, ``logical`` is a temporary table of its rows matching any of ``filters``.
+
+        ``filters`` are Athena-dialect predicates (each detection's own ``WHERE``); the rows are read
+        once, with every column, and the queries run inside read them instead of the lake (see
+        :mod:`pipeline.engines.shared`). Yields the number of rows kept; the view is restored after.
+        """
+        union = " OR ".join(f"({f})" for f in filters)
+        try:
+            translated = self.translate(f"SELECT * FROM {logical} WHERE {union}")
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE _shared_{logical} AS {translated}")
+            self.con.execute(f"CREATE OR REPLACE VIEW {logical} AS SELECT * FROM _shared_{logical}")
+            rows = self.con.execute(f"SELECT count(*) FROM _shared_{logical}").fetchall()[0][0]
+        except (duckdb.Error, ValueError) as exc:  # sqlglot errors are ValueErrors
+            self.refresh()
+            raise EngineError(f"duckdb: shared scan of {logical} failed: {str(exc).splitlines()[0]}") from exc
+        try:
+            yield int(rows)
+        finally:
+            self.con.execute(f"DROP TABLE IF EXISTS _shared_{logical}")
+            self.refresh()
 
     def scans(self, sql: str) -> list[ScanReport]:
         """Run ``sql`` under DuckDB's profiler and report what each table scan opened.
