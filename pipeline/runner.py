@@ -65,7 +65,7 @@ def _shared_filters(
 ) -> dict[str, str]:
     """Detection id -> its lifted filter, for the single-record CloudTrail detections that can share a pass.
 
-    Only on an engine that offers ``shared_rows`` (DuckDB), for windows of at most a day, and when
+    Only on an engine that offers ``shared_rows`` (DuckDB), for windows up to ``MAX_SHARED_WINDOW``, and when
     at least two detections take part (see :mod:`pipeline.engines.shared` for the measurements).
     """
     if not hasattr(engine, "shared_rows") or end - start > MAX_SHARED_WINDOW:
