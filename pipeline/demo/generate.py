@@ -16,6 +16,7 @@ from .identities import build_org
 from .manifest import DemoManifest
 from .scenario_base import Book
 from .scenarios_bursts import burst_scenarios
+from .scenarios_gap import delivery_gap
 from .scenarios_iam import iam_change_scenarios
 from .scenarios_network import network_scenarios
 from .scenarios_s3 import s3_scenarios
@@ -66,16 +67,17 @@ def generate_demo(
     days: int = 14,
     start: datetime = datetime(2026, 11, 1, tzinfo=UTC),
     progress: Callable[[int, int], None] | None = None,
-    digests: bool = False,
+    digests: bool = True,
 ) -> DemoManifest:
     """Write a synthetic organization's CloudTrail and GuardDuty exports under ``out``.
 
     ``events`` is the exact number of CloudTrail records written (labelled scenarios included);
     ``progress(done, total)`` is called as CloudTrail files are written. The same arguments
     always produce byte-identical files: every random choice comes from seeded generators and
-    nothing reads the clock. ``digests`` also writes CloudTrail digest files (signed with a
-    published demo key, see ``pipeline.demo.digests``) for ``trailguard validate-logs``; it is off by
-    default only because existing readers of the demo tree expect every ``.json.gz`` to hold Records.
+    nothing reads the clock. ``digests`` also writes CloudTrail digest files under
+    ``CloudTrail-Digest/`` (signed with a published demo key, see ``pipeline.demo.digests``) for
+    ``trailguard validate-logs``, as CloudTrail does with log file validation on; readers of the
+    tree that want log records walk ``CloudTrail/`` only.
     Returns the manifest, also written to ``out/manifest.json``.
     """
     if days < 2:
@@ -89,6 +91,7 @@ def generate_demo(
     book = Book(org, _stream(seed, "scenarios"), start_ts, days)
     for scenario in SCENARIOS:
         scenario(book)
+    gap = delivery_gap(book)  # not in SCENARIOS: it also moves other records out of its silence
     if events - len(book.records) < MIN_BACKGROUND:
         raise ValueError(
             f"events must be at least {len(book.records) + MIN_BACKGROUND} "
@@ -101,13 +104,13 @@ def generate_demo(
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="demo-gzip") as pool:
         writer = CloudTrailWriter(out, org.id, _stream(seed, "delivery"), events, progress, pool)
         for ts, rec in book.records:
-            writer.add(ts, rec)
+            writer.add(ts, gap.place(ts, rec))
         next_flush = start_ts
         for session_start, ts, rec in background.records(plans):
             if session_start >= next_flush:
                 writer.flush_before(session_start)
                 next_flush = session_start + FLUSH_EVERY
-            writer.add(ts, rec)
+            writer.add(ts, gap.place(ts, rec))
         writer.close()
     if digests:
         write_digests(out, org.id, start_ts)
