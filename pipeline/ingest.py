@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 from pipeline.catalog import TableSpec
 from pipeline.duckdb_views import raw_scan_sql
 from pipeline.guardduty_records import UnreadableFile, iter_findings
-from pipeline.normalize import NormalizeReport, normalize_records
+from pipeline.normalize import NO_FIELDS, NormalizeReport, normalize_records
 
 log = logging.getLogger(__name__)
 
@@ -42,21 +42,62 @@ MAX_PARTS = 8  # scheduled runs add a small part per tick; past this many, a par
 
 @dataclass
 class IngestReport:
-    """What one ingest run saw, stored and skipped, for the run summary."""
+    """What one ingest run saw, stored and skipped, for the run summary.
+
+    Nothing is lost uncounted: every new file is ingested, empty (a valid log with no records) or
+    skipped with its reason, and every record read from a file is stored or skipped with its
+    reason, so ``records_seen == records_stored + records_skipped`` and ``files_new ==
+    files_ingested + files_empty + files_skipped`` (``balanced``). Records are stored as delivered:
+    a record CloudTrail delivered twice is stored twice (detections report each eventID once).
+    """
 
     table: str
     files_seen: int = 0
     files_new: int = 0
     files_ingested: int = 0
     files_empty: int = 0
+    records_seen: int = 0
     records_ingested: int = 0
     records_skipped: int = 0
+    skipped_records: dict[str, int] = field(default_factory=dict)
     skipped_files: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def records_stored(self) -> int:
+        return self.records_ingested
+
+    @property
+    def files_skipped(self) -> int:
+        return len(self.skipped_files)
+
+    @property
+    def balanced(self) -> bool:
+        records = self.records_seen == self.records_ingested + self.records_skipped
+        files = self.files_new == self.files_ingested + self.files_empty + self.files_skipped
+        return records and files and self.records_skipped == sum(self.skipped_records.values())
+
+    def reconciliation(self) -> str:
+        """One line: seen = stored + skipped (by reason), for records and for new files."""
+        reasons = "; ".join(f"{n} {why}" for why, n in sorted(self.skipped_records.items()))
+        why = f" ({reasons})" if reasons else ""
+        line = (
+            f"{self.table}: {self.records_seen} record(s) seen = {self.records_ingested} stored + "
+            f"{self.records_skipped} skipped{why}; {self.files_new} new file(s) = "
+            f"{self.files_ingested} read + {self.files_empty} empty + {self.files_skipped} skipped"
+        )
+        return line if self.balanced else line + " -- DOES NOT BALANCE"
 
     def skip(self, path: Path | str, reason: str) -> None:
         self.skipped_files.append((str(path), reason))
         log.warning("skipped %s: %s", path, reason)
+
+    def skip_records(self, path: Path | str, reason: str, count: int) -> None:
+        """Count ``count`` records of ``path`` as seen but not stored, for ``reason``."""
+        if count:
+            self.records_skipped += count
+            self.skipped_records[reason] = self.skipped_records.get(reason, 0) + count
+            self.warn(f"{path}: skipped {count} record(s): {reason}")
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
@@ -218,15 +259,18 @@ class CloudTrailIngester:
             return
         norm = NormalizeReport()
         records = normalize_records(document["Records"], self.spec.columns, norm)
-        self.report.records_skipped += norm.records_skipped
-        if norm.records_skipped:
-            self.report.warn(f"{path}: skipped {norm.records_skipped} record(s) that are not JSON objects")
+        self.report.records_seen += norm.records_in
+        for reason, count in sorted(norm.skipped.items()):
+            self.report.skip_records(path, reason, count)
         for field_path, count in sorted(norm.fields_dropped.items()):
             self.report.warn(
                 f"{path}: field {field_path} had an unexpected type in {count} record(s); set to NULL"
             )
         if not records:
-            self.report.files_empty += 1
+            if norm.records_in:
+                self.report.files_ingested += 1  # read; every record skipped and counted
+            else:
+                self.report.files_empty += 1
             return
         with tempfile.TemporaryDirectory() as tmp:
             fixed = Path(tmp) / path.name
@@ -238,20 +282,34 @@ class CloudTrailIngester:
         self.report.records_ingested += len(records)
 
     def _count(self, out: Path, files: list[Path]) -> None:
+        """Reconcile what DuckDB read per file; rows that hold no CloudTrail field are taken out.
+
+        DuckDB turns a ``null`` or ``{}`` element of Records into a row of NULLs; the Python path
+        skips such records, so this path skips them too (rewriting the part only when there are any).
+        """
         escaped = str(out).replace("'", "''")
+        empty_row = " AND ".join(f'"{c.name}" IS NULL' for c in self.spec.columns)
         rows = self.con.execute(
             f"SELECT {SOURCE_FILE_COLUMN}, count(*), "
-            "count(*) FILTER (WHERE eventtime IS NULL OR eventid IS NULL) "
+            "count(*) FILTER (WHERE eventtime IS NULL OR eventid IS NULL), "
+            f"count(*) FILTER (WHERE {empty_row}) "
             f"FROM read_parquet('{escaped}') GROUP BY 1"
         ).fetchall()
-        per_file = {name: (count, invalid) for name, count, invalid in rows}
+        per_file = {name: (count, invalid, empty) for name, count, invalid, empty in rows}
+        if any(empty for _, _, empty in per_file.values()):
+            kept = f"SELECT * FROM read_parquet('{escaped}') WHERE NOT ({empty_row})"
+            rewritten = out.with_name(out.stem + "-kept.parquet")
+            _copy_to_parquet(self.con, kept, rewritten)
+            os.replace(rewritten, out)
         for path in files:
-            count, invalid = per_file.get(str(path), (0, 0))
+            count, invalid, empty = per_file.get(str(path), (0, 0, 0))
             if count:
                 self.report.files_ingested += 1
-                self.report.records_ingested += count
-                if invalid:
-                    self.report.warn(f"{path}: {invalid} record(s) without eventTime or eventID")
+                self.report.records_seen += count
+                self.report.records_ingested += count - empty
+                self.report.skip_records(path, NO_FIELDS, empty)
+                if invalid - empty:
+                    self.report.warn(f"{path}: {invalid - empty} record(s) without eventTime or eventID")
                 continue
             reason = _why_no_records(path)
             if reason is None:
@@ -268,9 +326,9 @@ def _guardduty_partition(
         found = 0
         try:
             for finding, line in iter_findings(path):
+                report.records_seen += 1
                 if finding is None:
-                    report.records_skipped += 1
-                    report.warn(f"{path}:{line}: not a GuardDuty finding; skipped")
+                    report.skip_records(f"{path}:{line}", "not a GuardDuty finding", 1)
                     continue
                 found += 1
                 row = {}

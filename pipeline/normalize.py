@@ -15,15 +15,23 @@ from typing import Any
 
 from pipeline.catalog import Column
 
+NOT_AN_OBJECT = "not a JSON object"
+NO_FIELDS = "null or empty record (no CloudTrail field)"
+
 
 @dataclass
 class NormalizeReport:
     records_in: int = 0
     records_skipped: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)  # reason -> records
     fields_dropped: dict[str, int] = field(default_factory=dict)
 
     def drop(self, path: str) -> None:
         self.fields_dropped[path] = self.fields_dropped.get(path, 0) + 1
+
+    def skip(self, reason: str) -> None:
+        self.records_skipped += 1
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
 
 
 def _coerce(value: Any, column: Column, path: str, report: NormalizeReport) -> Any:
@@ -60,13 +68,21 @@ def _coerce(value: Any, column: Column, path: str, report: NormalizeReport) -> A
 
 
 def normalize_records(records: list[Any], columns: tuple[Column, ...], report: NormalizeReport) -> list[dict]:
-    """Coerce every record to the schema; non-object records are skipped and counted."""
+    """Coerce every record to the schema; records that are not objects, or hold no CloudTrail
+    field at all (``null``, ``{}``), are skipped and counted by reason, as the fast path does."""
     by_key = {c.key: c for c in columns}
     out: list[dict] = []
     for record in records:
         report.records_in += 1
-        if not isinstance(record, dict):
-            report.records_skipped += 1
+        if record is None:
+            report.skip(NO_FIELDS)
             continue
-        out.append({k: _coerce(v, by_key[k], k, report) for k, v in record.items() if k in by_key})
+        if not isinstance(record, dict):
+            report.skip(NOT_AN_OBJECT)
+            continue
+        kept = {k: _coerce(v, by_key[k], k, report) for k, v in record.items() if k in by_key}
+        if all(v is None for v in kept.values()):
+            report.skip(NO_FIELDS)
+            continue
+        out.append(kept)
     return out

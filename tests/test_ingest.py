@@ -98,8 +98,10 @@ def test_unknown_fields_are_ignored_and_type_changes_kept_as_text(source, tmp_pa
     write(f / "fine.json.gz", {"Records": [record("d")]})
     report = ingest_table(SPECS["cloudtrail"], source, tmp_path / "lake")
     assert report.records_ingested == 4 and report.records_skipped == 1
+    assert report.records_seen == 5 and report.skipped_records == {"not a JSON object": 1}
+    assert report.balanced
     assert any("userIdentity" in w for w in report.warnings)
-    assert any("not JSON objects" in w for w in report.warnings)
+    assert any("not a JSON object" in w for w in report.warnings)
     got = dict(rows(tmp_path / "lake", "SELECT eventid, errorcode FROM cloudtrail"))
     assert got["b"] == '{"nested":"object"}'
     assert rows(tmp_path / "lake", "SELECT readonly FROM cloudtrail WHERE eventid = 'a'") == [("false",)]
