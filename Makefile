@@ -20,6 +20,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/trailguard lint
+	$(VENV)/bin/trailguard coverage --check
 
 # trailguard against the alternatives on one generated dataset (BENCH_EVENTS, default 2000000);
 # prints a table and a last line of key=value figures. See benchmarks/bench.py.

@@ -3,6 +3,7 @@ id: cloudtrail_tampering
 title: CloudTrail logging tampered with
 severity: high
 attack: [T1562.008]
+stratus: [aws.defense-evasion.cloudtrail-stop, aws.defense-evasion.cloudtrail-delete, aws.defense-evasion.cloudtrail-event-selectors]
 description: >
   A call to CloudTrail (eventSource cloudtrail.amazonaws.com) that stops a trail
   (StopLogging), deletes it (DeleteTrail), or changes where or what it logs (UpdateTrail,

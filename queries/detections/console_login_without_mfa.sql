@@ -3,6 +3,7 @@ id: console_login_without_mfa
 title: Console sign-in without MFA
 severity: high
 attack: [T1078.004]
+stratus: [aws.initial-access.console-login-without-mfa]
 description: >
   An IAM user or the root user signed in to the AWS console with a password alone: the sign-in
   succeeded and CloudTrail recorded MFAUsed = No. Whoever holds that password holds the

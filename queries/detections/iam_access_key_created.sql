@@ -3,6 +3,7 @@ id: iam_access_key_created
 title: IAM access key created
 severity: high
 attack: [T1098.001]
+stratus: [aws.persistence.iam-backdoor-user, aws.persistence.iam-create-admin-user]
 description: >
   A CreateAccessKey call succeeded (no errorCode). A new access key gives API access that
   outlives the session that created it; attackers add one to an existing or new user to keep

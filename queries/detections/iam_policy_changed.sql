@@ -3,6 +3,7 @@ id: iam_policy_changed
 title: IAM permissions policy changed
 severity: high
 attack: [T1098.003]
+stratus: [aws.persistence.iam-create-admin-user, aws.persistence.iam-create-backdoor-role]
 description: >
   A successful (no errorCode) call that grants an IAM role, user or group new permissions: an
   inline policy put (Put{Role,User,Group}Policy), a managed policy attached

@@ -3,6 +3,7 @@ id: iam_user_created
 title: IAM user created
 severity: high
 attack: [T1136.003]
+stratus: [aws.persistence.iam-create-admin-user]
 description: >
   A CreateUser call succeeded (no errorCode). A new long-lived identity is a classic
   persistence step: it survives the rotation of the credentials that created it. Failed

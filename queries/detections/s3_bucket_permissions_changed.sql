@@ -3,6 +3,7 @@ id: s3_bucket_permissions_changed
 title: S3 bucket permissions changed
 severity: medium
 attack: [T1222, T1530]
+stratus: [aws.exfiltration.s3-backdoor-bucket-policy]
 description: >
   A bucket's access control changed: its ACL (PutBucketAcl), its bucket policy (PutBucketPolicy,
   DeleteBucketPolicy) or its bucket-level Block Public Access settings (PutBucketPublicAccessBlock,

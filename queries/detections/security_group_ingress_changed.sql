@@ -3,6 +3,7 @@ id: security_group_ingress_changed
 title: Security group ingress rule added
 severity: medium
 attack: [T1562.007]
+stratus: [aws.exfiltration.ec2-security-group-open-port-22-ingress]
 description: >
   A successful AuthorizeSecurityGroupIngress: someone opened a security group to new inbound
   traffic. Egress rules, revocations and ModifySecurityGroupRules are not reported here, and

@@ -3,6 +3,7 @@ id: security_group_open_to_world
 title: Security group opened to the internet
 severity: high
 attack: [T1562.007, T1133]
+stratus: [aws.exfiltration.ec2-security-group-open-port-22-ingress]
 description: >
   A successful AuthorizeSecurityGroupIngress whose rules grant a range with prefix length 0:
   0.0.0.0/0, ::/0 or any other address with /0 (anonymised logs show 208.236.235.254/0, which is
