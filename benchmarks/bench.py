@@ -14,7 +14,8 @@ process's peak memory from ``wait4``:
 The last line is ``key=value`` pairs for scripts. ``BENCH_EVENTS`` (default 2,000,000),
 ``BENCH_SEED``, ``BENCH_DIR`` (default ``.trailguard/bench``), ``BENCH_SKIP`` (comma-separated
 steps to leave out, e.g. ``raw_queries``) and ``BENCH_RAW_SAMPLE`` (detections run over the raw
-JSON, default 3; each is a full parse, the rest is extrapolated; 0 runs all) set it up.
+JSON, default 3; each is a full parse, the rest is extrapolated; 0 runs all) and ``BENCH_MEMORY_LIMIT``
+(DuckDB's memory_limit for the catalogue, as ``[duckdb] memory_limit``; default DuckDB's own) set it up.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ START = datetime(2026, 11, 1, tzinfo=UTC)
 STEP_TITLES = {
     "generate": "generate the dataset",
     "ingest": "ingest (trailguard)",
+    "ingest_parallel": "ingest variant: 2 partitions at a time",
     "bare_scan": "DuckDB bare scan, full schema",
     "python_pass": "Python gzip + json pass",
     "catalogue": "catalogue over the lake (trailguard)",
@@ -116,9 +118,15 @@ def plan(events: int, seed: int, days: int, base: Path) -> dict[str, dict[str, A
     return {
         "generate": {"dataset": str(dataset), "events": events, "seed": seed, "days": days},
         "ingest": common,
+        "ingest_parallel": common,
         "bare_scan": common,
         "python_pass": common,
-        "catalogue": {**common, **full, "ids_out": str(work / "sql_ids.json")},
+        "catalogue": {
+            **common,
+            **full,
+            "ids_out": str(work / "sql_ids.json"),
+            "memory_limit": os.environ.get("BENCH_MEMORY_LIMIT", ""),
+        },
         "python_rules": {
             **common,
             "start_iso": iso_utc(START),
@@ -175,6 +183,7 @@ def report(
         "ingest": lambda x: f"{x['eps']:,.0f} events/s -> {x['lake_files']:,} parts, {_mb(x['lake_bytes'])}",
         "bare_scan": lambda x: f"{x['eps']:,.0f} events/s (with reshape: {x['reshape_eps']:,.0f}/s)",
         "python_pass": lambda x: f"{x['eps']:,.0f} events/s",
+        "ingest_parallel": lambda x: f"{x['eps']:,.0f} events/s",
         "catalogue": lambda x: (
             f"{x['detections']} detections, {x['findings']} findings "
             f"(whole library: {x['all_detections']} in {x['all_seconds']:.2f} s)"
@@ -243,7 +252,9 @@ def main(argv: list[str] | None = None) -> int:
                 if name not in skip:
                     results[name] = run_step(name, args, progress, log)
                     record = {k: {"result": v.result, "peak_mb": v.peak_mb} for k, v in results.items()}
-                    Path(steps["catalogue"]["ids_out"]).with_name("results.json").write_text(json.dumps(record))
+                    Path(steps["catalogue"]["ids_out"]).with_name("results.json").write_text(
+                        json.dumps(record)
+                    )
     except BenchError as exc:
         console.print(f"[red]{exc}[/]", markup=True, highlight=False)
         return 1
