@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 SOURCE_FILE_COLUMN = "_source_file"
 LAKE_TABLE_FOLDERS = {"cloudtrail": "cloudtrail", "guardduty_findings": "guardduty"}
+# DuckDB's error for a bad file quotes ~300 bytes of it; cut inside a multi-byte character, the
+# message itself fails to decode and surfaces as UnicodeDecodeError instead of duckdb.Error.
+READ_ERRORS = (duckdb.Error, UnicodeDecodeError)
 MAX_PARTS = 8  # scheduled runs add a small part per tick; past this many, a partition is rewritten as one
 
 
@@ -180,7 +183,7 @@ def _copy_to_parquet(con: duckdb.DuckDBPyConnection, select_sql: str, out: Path)
     escaped = str(tmp).replace("'", "''")
     try:
         con.execute(f"COPY ({select_sql}) TO '{escaped}' (FORMAT parquet, COMPRESSION zstd)")
-    except duckdb.Error:
+    except READ_ERRORS:
         tmp.unlink(missing_ok=True)
         raise
     os.replace(tmp, out)
@@ -228,7 +231,7 @@ class CloudTrailIngester:
         try:
             _copy_to_parquet(self.con, _lake_select(self.spec, files), out)
             good = files
-        except duckdb.Error:
+        except READ_ERRORS:
             good = self._ingest_one_by_one(partition, files)
         if good:
             self._count(out, good)
@@ -240,7 +243,7 @@ class CloudTrailIngester:
             try:
                 self.con.execute(f"SELECT count(*) FROM ({_lake_select(self.spec, [path])})").fetchall()
                 good.append(path)
-            except duckdb.Error:
+            except READ_ERRORS:
                 self._ingest_normalized(partition, path)
         if good:
             _copy_to_parquet(

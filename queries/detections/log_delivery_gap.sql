@@ -42,9 +42,10 @@ WITH arrivals AS (
     eventtime AS event_time,
     recipientaccountid AS account_id,
     awsregion AS region,
-    CAST(to_unixtime(from_iso8601_timestamp(eventtime)) AS BIGINT) AS ts
+    CAST(to_unixtime(try(from_iso8601_timestamp(eventtime))) AS BIGINT) AS ts
   FROM {{ table('cloudtrail') }}
   WHERE {{ window() }}
+    AND try(from_iso8601_timestamp(eventtime)) IS NOT NULL  -- a malformed time must not stop the query
     AND eventid IS NOT NULL
     AND recipientaccountid IS NOT NULL
     AND awsregion IS NOT NULL
