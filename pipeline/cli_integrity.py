@@ -15,27 +15,15 @@ import typer
 from pipeline.cli_common import ConfigOption, guarded, parse_when, settings_for
 from pipeline.config import ConfigError
 from pipeline.console import console, table
-from pipeline.demo.digests import PUBLIC_KEYS_FILE
-from pipeline.integrity import CATEGORIES, ValidationReport, fetch_public_keys, load_public_keys, validate
+from pipeline.integrity import CATEGORIES, ValidationReport, validate
+from pipeline.integrity_findings import public_keys_for
 
 
 def _keys(source: str, public_keys: Path | None, begin: datetime, finish: datetime) -> dict:
     """A key file when given; else the demo's key file beside a local source; else ListPublicKeys."""
-    if public_keys is not None:
-        if not public_keys.is_file():
-            raise ConfigError(f"--public-keys {public_keys}: no such file")
-        try:
-            return load_public_keys(public_keys)
-        except ValueError as exc:  # JSON, base64 and key-format errors
-            raise ConfigError(f"--public-keys {public_keys}: {exc}") from None
-    if not source.startswith("s3://"):
-        beside = Path(source) / PUBLIC_KEYS_FILE
-        if beside.is_file():
-            return load_public_keys(beside)
-        raise ConfigError(f"no --public-keys given and no {PUBLIC_KEYS_FILE} in {source}")
-    import boto3
-
-    return fetch_public_keys(boto3.client("cloudtrail"), begin, finish)
+    if public_keys is not None and not public_keys.is_file():
+        raise ConfigError(f"--public-keys {public_keys}: no such file")
+    return public_keys_for(source, public_keys, begin, finish)
 
 
 def print_report(report: ValidationReport) -> None:

@@ -54,6 +54,8 @@ DEFAULTS: dict[str, Any] = {
         "poll_seconds": 60,
     },
     "sinks": [],
+    # Log file validation in scheduled runs (`trailguard run`): log_file_tampered findings.
+    "integrity": {"validate": True, "public_keys": "", "schedule": "1h"},
     # Automated response (pipeline.response): dry-run unless told otherwise.
     "response": {},
     # Cost estimation (`trailguard cost`, pipeline.cost): what the logs cannot measure.

@@ -33,6 +33,7 @@ class Tree:
 
 class Store(Protocol):
     def trees(self) -> list[Tree]: ...
+    def has_digests(self) -> bool: ...
     def list_keys(self, prefix: str) -> list[str]: ...
     def read(self, key: str) -> bytes | None: ...
     def signature(self, key: str) -> str | None: ...
@@ -62,6 +63,13 @@ class LocalStore:
                 for service in SERVICES:
                     found |= {Tree(account_dir.name, r.name, prefix) for r in _subdirs(account_dir / service)}
         return sorted(found, key=lambda t: (t.account_prefix, t.region))
+
+    def has_digests(self) -> bool:
+        for child in _subdirs(self.root / "AWSLogs"):
+            accounts = _subdirs(child) if child.name.startswith("o-") else [child]
+            if any((account_dir / "CloudTrail-Digest").is_dir() for account_dir in accounts):
+                return True
+        return False
 
     def list_keys(self, prefix: str) -> list[str]:
         folder = self.root / prefix
@@ -104,6 +112,9 @@ class S3Store:
             for p in discover_log_prefixes(self.client, self.bucket, self.prefix, services=SERVICES)
         }
         return sorted(found, key=lambda t: (t.account_prefix, t.region))
+
+    def has_digests(self) -> bool:
+        return bool(discover_log_prefixes(self.client, self.bucket, self.prefix, services=SERVICES[1:]))
 
     def list_keys(self, prefix: str) -> list[str]:
         paginator = self.client.get_paginator("list_objects_v2")
