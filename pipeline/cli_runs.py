@@ -44,6 +44,8 @@ def _print_tick(report) -> None:  # noqa: ANN001 - scheduler.TickReport
         )
     else:
         console.print(f"tick {report.now}: nothing due")
+    if report.integrity is not None and report.integrity.status != "not due":
+        console.print(report.integrity.line(), markup=False, highlight=False, soft_wrap=True)
 
 
 def _runner(config, source, output, state):  # noqa: ANN001, ANN202
@@ -52,7 +54,9 @@ def _runner(config, source, output, state):  # noqa: ANN001, ANN202
     settings = settings_for(config, source=source)
     if not settings.source.startswith("s3://") and not Path(settings.source).is_dir():
         raise ConfigError(f"--source {settings.source}: no such folder")
-    return make_runner(settings, settings.source, output, state)
+    runner = make_runner(settings, settings.source, output, state)
+    runner.integrity_source = settings.source  # validate this source's digests each tick ([integrity])
+    return runner
 
 
 @guarded

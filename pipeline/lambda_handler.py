@@ -28,8 +28,11 @@ def _tick_time(event: Any) -> datetime:
 def handler(event: Any, context: Any = None) -> dict[str, Any]:
     """Run one tick; raise (so Lambda retries and alarms) when a detection failed."""
     settings = load_settings()
-    report = make_runner(settings, settings.source).tick(_tick_time(event))
-    summary = {"now": report.now, "ran": [asdict(t) for t in report.ran], "not_due": report.not_due}
+    runner = make_runner(settings, settings.source)
+    runner.integrity_source = settings.source  # log file validation ([integrity] validate)
+    report = runner.tick(_tick_time(event))
+    summary = {"now": report.now, "ran": [asdict(t) for t in report.ran], "not_due": report.not_due,
+               "integrity": asdict(report.integrity) if report.integrity is not None else None}
     if report.errors:
         failed = "; ".join(f"{t.detection_id}: {t.error}" for t in report.errors)
         raise RuntimeError(

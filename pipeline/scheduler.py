@@ -78,6 +78,7 @@ class TickReport:
     now: str
     ran: list[DetectionTick] = field(default_factory=list)
     not_due: list[str] = field(default_factory=list)
+    integrity: Any = None  # pipeline.integrity_runs.IntegrityTick: log file validation this tick
 
     @property
     def errors(self) -> list[DetectionTick]:
@@ -134,8 +135,11 @@ class Runner:
         prepare: Callable[[list[str]], None] | None = None,
         detections: dict[str, Detection] | None = None,
         guard: Any = None,
+        integrity_source: str | None = None,
     ) -> None:
         self.settings, self.engine, self.state, self.sinks, self.store = settings, engine, state, sinks, store
+        # The source whose digests each tick validates ([integrity]); None: no validation.
+        self.integrity_source = integrity_source
         self.timing = Timing.from_settings(settings)
         self.prepare = prepare  # makes the given day partitions queryable (local ingest); None on Athena
         self.detections = detections or load_detections()
@@ -167,6 +171,9 @@ class Runner:
             except (StateConflict, SinkError, EngineError) as exc:
                 outcome.error = str(exc)
             report.ran.append(outcome)
+        from pipeline.integrity_runs import run_integrity  # late: it imports this module's types
+
+        run_integrity(self, now, report)
         return report
 
     def _windows(
@@ -189,24 +196,15 @@ class Runner:
     def _run_detection(
         self, detection: Detection, schedule: Schedule, now: datetime, outcome: DetectionTick
     ) -> None:
-        state, version = self.state.load(detection.id)  # again, under the lock
-        windows = self._windows(state, schedule, now)
-        outcome.behind = bool(windows) and windows[-1][1] < now - self.timing.delivery_lag
         params = detection.params(self.settings.detection_overrides(detection.id))
         lookback = self._lookback(detection, params)
-        for start, end in windows:
-            query_start = start - lookback
+
+        def find(query_start: datetime, end: datetime) -> tuple[list[Finding], RunMetadata]:
             self._prepare(partition_days(query_start, end))
-            sql, params = render_detection(detection, self.engine, query_start, end, self.settings)
+            sql, used = render_detection(detection, self.engine, query_start, end, self.settings)
             if self.guard is not None:
                 self.guard.check(detection, sql, query_start, end)
             answer = self.engine.query(sql)
-            findings = rows_to_findings(detection, answer.frame, params)
-            deliveries = reconcile(findings, state)
-            for sink in self.sinks:
-                accepted = [d for d in deliveries if sink.accepts(d.finding)]
-                if accepted:
-                    sink.deliver(accepted)
             run = RunMetadata(
                 run_id=uuid.uuid4().hex,
                 detection_id=detection.id,
@@ -219,6 +217,31 @@ class Runner:
                 duration_s=answer.duration_s,
                 rows=len(answer.frame),
             )
+            return rows_to_findings(detection, answer.frame, used), run
+
+        self._run_windows(detection.id, schedule, now, outcome, lookback, find)
+
+    def _run_windows(
+        self,
+        detection_id: str,
+        schedule: Schedule,
+        now: datetime,
+        outcome: DetectionTick,
+        lookback: timedelta,
+        find: Callable[[datetime, datetime], tuple[list[Finding], RunMetadata]],
+    ) -> None:
+        """Each due window: ``find`` its findings, deliver what is new, then advance the state."""
+        state, version = self.state.load(detection_id)  # again, under the lock
+        windows = self._windows(state, schedule, now)
+        outcome.behind = bool(windows) and windows[-1][1] < now - self.timing.delivery_lag
+        for start, end in windows:
+            query_start = start - lookback
+            findings, run = find(query_start, end)
+            deliveries = reconcile(findings, state)
+            for sink in self.sinks:
+                accepted = [d for d in deliveries if sink.accepts(d.finding)]
+                if accepted:
+                    sink.deliver(accepted)
             self.store.append([d.finding for d in deliveries], run, [d.is_update for d in deliveries])
             for delivery in deliveries:
                 f = delivery.finding

@@ -1,0 +1,123 @@
+"""Log file validation as part of a scheduled tick: ``log_file_tampered`` through the usual sinks.
+
+The tick treats validation like one more detection with its own schedule (``[integrity] schedule``,
+hourly by default, as CloudTrail delivers digests hourly) and its own state: each window is
+validated reaching back the runner's overlap plus one hour (a digest arrives up to an hour after
+the hour it covers), problems become findings, and the runner's record-level dedup delivers each
+one exactly once however often later windows see it again. ``[integrity] validate = false`` turns
+it off; a source with no ``CloudTrail-Digest/`` tree (log file validation off) is reported as
+such and not validated.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from pipeline.config import ConfigError
+from pipeline.findings import Finding
+from pipeline.findings_store import RunMetadata
+from pipeline.integrity import validate
+from pipeline.integrity_findings import DETECTION_ID, has_digests, public_keys_for, report_findings
+from pipeline.schedule import Schedule
+from pipeline.sinks.base import SinkError
+from pipeline.state import LockHeld, StateConflict
+
+if TYPE_CHECKING:
+    from pipeline.scheduler import Runner, TickReport
+
+DIGEST_LATENESS = timedelta(hours=1)
+ERRORS = (ConfigError, OSError, ValueError, ClientError, BotoCoreError, StateConflict, SinkError)
+
+
+@dataclass
+class IntegrityTick:
+    """What validation said in this tick (counts of the most recent window it validated)."""
+
+    status: str  # valid | INVALID | no digests | off | not due | skipped | error
+    windows: int = 0
+    validated_from: str | None = None
+    validated_to: str | None = None
+    valid_digests: int = 0
+    valid_log_files: int = 0
+    unverified_log_files: int = 0
+    problems: int = 0
+    new_findings: int = 0
+    error: str | None = None
+
+    def line(self) -> str:
+        """The run summary's one line."""
+        if self.status in ("off", "no digests", "not due", "skipped"):
+            return f"log file validation: {self.status}"
+        if self.error:
+            return f"log file validation: error: {self.error}"
+        return (
+            f"log file validation {self.validated_from} to {self.validated_to}: {self.status}, "
+            f"{self.valid_digests} valid digest(s), {self.valid_log_files} valid log file(s), "
+            f"{self.problems} problem(s), {self.new_findings} new log_file_tampered finding(s)"
+        )
+
+
+def run_integrity(runner: Runner, now: datetime, report: TickReport, s3_client: Any = None) -> None:
+    """Validate the digests of the tick's due windows; findings go through ``runner``'s sinks."""
+    from pipeline.scheduler import DetectionTick, _iso, _parse
+
+    config = runner.settings["integrity"]
+    source = runner.integrity_source
+    if not config.get("validate", True) or not source:
+        report.integrity = IntegrityTick("off")
+        return
+    schedule = Schedule.parse(str(config.get("schedule") or "1h"))
+    state, _ = runner.state.load(DETECTION_ID)
+    if not schedule.is_due(_parse(state.last_run), now):
+        report.not_due.append(DETECTION_ID)
+        report.integrity = IntegrityTick("not due")
+        return
+    try:
+        if not has_digests(source, s3_client):
+            report.integrity = IntegrityTick("no digests")
+            return
+    except ERRORS as exc:
+        report.integrity = IntegrityTick("error", error=str(exc))
+        report.ran.append(DetectionTick(DETECTION_ID, error=str(exc)))
+        return
+    tick = IntegrityTick("valid")
+    outcome = DetectionTick(DETECTION_ID)
+
+    def find(start: datetime, end: datetime) -> tuple[list[Finding], RunMetadata]:
+        began = time.monotonic()
+        keys = public_keys_for(source, config.get("public_keys") or None, start, end)
+        checked = validate(source, start, end, keys, s3_client)
+        tick.windows += 1
+        tick.validated_from = tick.validated_from or _iso(start)
+        tick.validated_to = _iso(end)
+        tick.valid_digests, tick.valid_log_files = checked.valid_digests, checked.valid_log_files
+        tick.unverified_log_files, tick.problems = checked.unverified_log_files, len(checked.problems)
+        tick.status = "valid" if checked.ok else "INVALID"
+        run = RunMetadata(
+            run_id=uuid.uuid4().hex, detection_id=DETECTION_ID, engine="integrity",
+            window_start=_iso(start), window_end=_iso(end), now=_iso(now), query_id=None,
+            bytes_scanned=None, duration_s=time.monotonic() - began, rows=len(checked.problems),
+        )
+        return report_findings(checked), run
+
+    try:
+        with runner.state.lock(DETECTION_ID):
+            runner._run_windows(DETECTION_ID, schedule, now, outcome,
+                                runner.timing.overlap + DIGEST_LATENESS, find)
+    except LockHeld as exc:
+        outcome.skipped = str(exc)
+        tick.status = "skipped"
+    except ERRORS as exc:
+        outcome.error = tick.error = str(exc)
+        tick.status = "error"
+    tick.new_findings = outcome.new
+    if tick.windows == 0 and tick.status == "valid":
+        tick.status = "not due"
+    report.ran.append(outcome)
+    report.integrity = tick

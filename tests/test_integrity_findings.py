@@ -1,0 +1,162 @@
+"""log_file_tampered: integrity problems as findings, delivered once by scheduled runs, summarized.
+
+One small demo (with its digests and its delivery gap) is generated per module; each test tampers
+with its own copy. The runner here has every SQL detection disabled through configuration, so a
+tick does only the validation under test.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+from pipeline.config import ConfigError, Settings
+from pipeline.demo import generate_demo
+from pipeline.detections import known_detection_ids
+from pipeline.integrity import Problem, ValidationReport
+from pipeline.integrity_findings import (
+    DETECTION_ID,
+    integrity_summary,
+    problem_finding,
+    public_keys_for,
+)
+from pipeline.workflow import make_runner
+
+START, END = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 3, tzinfo=UTC)
+NOW = datetime(2026, 11, 1, 14, 0, tzinfo=UTC)  # a tick validating roughly 10:45 to 13:45
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("integrity-findings") / "demo"
+    generate_demo(root, events=5000, days=2)
+    return root
+
+
+@pytest.fixture
+def demo(pristine: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "demo"
+    shutil.copytree(pristine, copy)
+    return copy
+
+
+def settings_for(tmp: Path, **integrity) -> Settings:
+    disabled = {i: {"enabled": False} for i in known_detection_ids()}
+    settings = Settings().with_overrides(data_dir=str(tmp / "data"), detections=disabled)
+    settings.raw["integrity"].update(integrity)
+    return settings
+
+
+def tamper(root: Path, hour: str = "20261101T12") -> Path:
+    """Flip one byte of a log file delivered in ``hour``; returns it."""
+    target = sorted(root.rglob(f"*_CloudTrail_*_{hour}*.json.gz"))[0]
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    target.write_bytes(bytes(data))
+    return target
+
+
+def tick(settings: Settings, source: Path, output: Path, now: datetime):
+    runner = make_runner(settings, str(source), output, str(output.parent / "state"))
+    runner.integrity_source = str(source)
+    try:
+        return runner.tick(now)
+    finally:
+        runner.engine.close()
+
+
+def delivered(output: Path) -> list[dict]:
+    return [json.loads(line) for line in output.read_text().splitlines()] if output.exists() else []
+
+
+def test_problem_becomes_a_stable_finding() -> None:
+    file = ("/b/AWSLogs/o-abc123defg/111122223333/CloudTrail/eu-west-1/2026/11/01/"
+            "111122223333_CloudTrail_eu-west-1_20261101T1205Z_AbCdEfGhIjKlMnOp.json.gz")
+    report = ValidationReport("/b", START, END)
+    one = problem_finding(Problem("modified_log_files", file, "SHA-256 differs"), report)
+    again = problem_finding(Problem("modified_log_files", file, "another detail"), report)
+    other = problem_finding(Problem("unlisted_log_files", file, "in no digest"), report)
+    assert one.detection_id == DETECTION_ID and one.finding_id == again.finding_id != other.finding_id
+    assert one.event_ids == [f"integrity:modified_log_files:{file}"]
+    assert (one.account_id, one.region) == ("111122223333", "eu-west-1")
+    assert one.first_seen == one.last_seen == "2026-11-01T12:05:00Z"
+    assert (one.severity, other.severity) == ("critical", "high")
+    assert one.runbook and one.context["detail"] == "SHA-256 differs" and one.attack
+    tree = "/b/AWSLogs/111122223333/CloudTrail-Digest/us-east-1/"
+    digest = problem_finding(Problem("missing_digests", tree, "no digest covers ..."), report)
+    assert (digest.account_id, digest.region, digest.first_seen) == ("111122223333", "us-east-1",
+                                                                      "2026-11-01T00:00:00Z")
+
+
+def test_summary_of_a_valid_and_a_tampered_period(demo: Path, tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    clean = integrity_summary(settings, str(demo), START, END)
+    assert clean.checked and clean.ok and clean.status == "valid"
+    assert clean.valid_digests > 0 and clean.valid_log_files > 0 and not clean.problems
+    target = tamper(demo)
+    sorted(demo.rglob("*_CloudTrail-Digest_*_20261101T150000Z.json.gz"))[0].unlink()
+    broken = integrity_summary(settings, str(demo), START, END)
+    assert broken.status == "INVALID" and broken.invalid_log_files == 1 and broken.invalid_digests == 1
+    assert {(p.category, Path(p.file).name) for p in broken.problems} >= {("modified_log_files", target.name)}
+    assert len(broken.gaps) == 1 and broken.gaps[0][0] is not None
+
+
+def test_summary_without_digests_is_not_checked(tmp_path: Path) -> None:
+    empty = tmp_path / "plain"
+    (empty / "AWSLogs").mkdir(parents=True)
+    summary = integrity_summary(settings_for(tmp_path), str(empty), START, END)
+    assert (summary.checked, summary.status) == (False, "no digests")
+
+
+def test_missing_key_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such file"):
+        public_keys_for(str(tmp_path), tmp_path / "absent.json", START, END)
+    with pytest.raises(ConfigError, match="public_keys"):
+        public_keys_for(str(tmp_path), None, START, END)
+
+
+def test_scheduled_run_delivers_a_tampered_file_exactly_once(demo: Path, tmp_path: Path) -> None:
+    target = tamper(demo)
+    settings, output = settings_for(tmp_path), tmp_path / "out" / "findings.jsonl"
+    output.parent.mkdir()
+    first = tick(settings, demo, output, NOW)
+    assert first.integrity.status == "INVALID" and first.integrity.problems == 1
+    assert first.integrity.valid_digests > 0 and first.integrity.new_findings == 1
+    assert [t.detection_id for t in first.ran] == [DETECTION_ID] and not first.errors
+    later = tick(settings, demo, output, NOW.replace(hour=15))  # overlapping window: same problem again
+    assert later.integrity.problems == 1 and later.integrity.new_findings == 0
+    lines = delivered(output)
+    assert [(f["detection_id"], f["severity"]) for f in lines] == [(DETECTION_ID, "critical")]
+    assert lines[0]["context"]["file"].endswith(target.name)
+
+
+def test_scheduled_run_on_valid_logs_delivers_nothing(demo: Path, tmp_path: Path) -> None:
+    output = tmp_path / "findings.jsonl"
+    report = tick(settings_for(tmp_path), demo, output, NOW)
+    assert report.integrity.status == "valid" and report.integrity.valid_log_files > 0
+    assert not delivered(output)
+
+
+def test_validation_can_be_switched_off(demo: Path, tmp_path: Path) -> None:
+    tamper(demo)
+    output = tmp_path / "findings.jsonl"
+    report = tick(settings_for(tmp_path, validate=False), demo, output, NOW)
+    assert report.integrity.status == "off" and not report.ran and not delivered(output)
+
+
+def test_run_cli_prints_the_validation_result(demo: Path, tmp_path: Path) -> None:
+    tamper(demo)
+    config = tmp_path / "trailguard.toml"
+    disabled = "\n".join(f"[detections.{i}]\nenabled = false" for i in sorted(known_detection_ids()))
+    config.write_text(f'data_dir = "{tmp_path / "data"}"\n{disabled}\n', encoding="utf-8")
+    result = CliRunner().invoke(app, ["run", "--now", "2026-11-01T14:00:00Z", "--source", str(demo),
+                                      "--output", str(tmp_path / "f.jsonl"), "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "log file validation" in result.output and "INVALID" in result.output
+    assert "1 new log_file_tampered finding(s)" in result.output
