@@ -203,3 +203,22 @@ def test_detections_survive_an_impossible_event_time(tmp_path):
         engine.close()
     assert not result.failed, sorted(r.detection_id for r in result.failed)
     assert "ok" in {e for f in result.findings if f.detection_id == "iam_user_created" for e in f.event_ids}
+
+
+def test_a_record_delivered_twice_is_stored_twice_and_reported_once(tmp_path):
+    """CloudTrail may deliver a record twice: the lake keeps both copies, a finding names it once."""
+    folder = tmp_path / "src" / "AWSLogs" / "o-test" / ACCOUNT / "CloudTrail" / REGION / DAY
+    create = {"eventID": "twice", "eventTime": "2026-01-15T10:00:00Z", "eventName": "CreateUser",
+              "eventSource": "iam.amazonaws.com", "awsRegion": REGION, "recipientAccountId": ACCOUNT,
+              "userIdentity": {"type": "IAMUser", "arn": f"arn:aws:iam::{ACCOUNT}:user/alice"}}
+    _write(folder, [[create], [create]], [])
+    report = ingest_table(SPECS["cloudtrail"], tmp_path / "src", tmp_path / "lake")
+    assert report.balanced and report.records_seen == report.records_ingested == 2
+    engine = DuckDBEngine(tmp_path / "lake", SPECS)
+    try:
+        assert engine.query("SELECT count(*) AS n FROM cloudtrail").frame["n"].tolist() == [2]
+        result = run_detections(engine, DETECTIONS, START, END)
+    finally:
+        engine.close()
+    created = [f for f in result.findings if f.detection_id == "iam_user_created"]
+    assert [f.event_ids for f in created] == [["twice"]]
