@@ -272,3 +272,38 @@ def test_days_to_compact_refuses_nonsense_in_one_line() -> None:
     ):
         with pytest.raises(ConfigError, match=message):
             days_to_compact(*args, today)
+
+
+def test_cli_compacts_through_the_configured_athena_and_lake(
+    aws: dict[str, Any], moto_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_ATHENA", moto_endpoint)
+    for key, value in {
+        "ATHENA_OUTPUT_LOCATION": "s3://athena-results/q/",
+        "ATHENA_REGION": "us-east-1",
+        "ATHENA_POLL_INTERVAL": "0.01",
+        "CATALOG_LAKE_URI": f"s3://{LAKE}/lake",
+        "CATALOG_ACCOUNTS": ",".join(ACCOUNTS),
+        "CATALOG_REGIONS": ",".join(REGIONS),
+    }.items():
+        monkeypatch.setenv(f"TRAILGUARD_{key}", value)
+    stale = f"lake/cloudtrail/{ACCOUNTS[1]}/eu-west-1/2026/11/02/old.parquet"
+    aws["s3"].put_object(Bucket=LAKE, Key=stale, Body=b"old")
+    result = CliRunner().invoke(app, ["compact", "--engine", "athena", "--day", "2026-11-02"])
+    assert result.exit_code == 0, result.output
+    assert "2026/11/02" in result.output
+    assert keys(aws["s3"], "lake/cloudtrail/") == []  # moto's UNLOAD writes nothing: the stale part went
+    assert keys(aws["s3"], "lake/_trailguard/compacted/") == [
+        "lake/_trailguard/compacted/cloudtrail_parquet/2026-11-02.json"
+    ]
+    [sql] = queries(aws["athena"])
+    assert sql.startswith("UNLOAD (") and "WHERE day = '2026/11/02'" in sql
+    bad = CliRunner().invoke(
+        app, ["compact", "--engine", "athena", "--day", "2026-11-02", "--start", "2026-11-01"]
+    )
+    assert bad.exit_code == 2 and "not both" in bad.output
