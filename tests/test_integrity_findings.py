@@ -12,12 +12,15 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+import boto3
 import pytest
+from moto import mock_aws
 from typer.testing import CliRunner
 
 from pipeline.cli import app
 from pipeline.config import ConfigError, Settings
 from pipeline.demo import generate_demo
+from pipeline.demo.digests import DEMO_BUCKET, PUBLIC_KEYS_FILE
 from pipeline.detections import known_detection_ids
 from pipeline.integrity import Problem, ValidationReport
 from pipeline.integrity_findings import (
@@ -62,7 +65,7 @@ def tamper(root: Path, hour: str = "20261101T12") -> Path:
     return target
 
 
-def tick(settings: Settings, source: Path, output: Path, now: datetime):
+def tick(settings: Settings, source: Path | str, output: Path, now: datetime):
     runner = make_runner(settings, str(source), output, str(output.parent / "state"))
     runner.integrity_source = str(source)
     try:
@@ -160,3 +163,34 @@ def test_run_cli_prints_the_validation_result(demo: Path, tmp_path: Path) -> Non
     assert result.exit_code == 0, result.output
     assert "log file validation" in result.output and "INVALID" in result.output
     assert "1 new log_file_tampered finding(s)" in result.output
+
+
+def upload(root: Path, s3, bucket: str) -> None:
+    """The demo as CloudTrail writes it to S3: each digest's signature in its object metadata."""
+    s3.create_bucket(Bucket=bucket)
+    for path in sorted((root / "AWSLogs").rglob("*.gz")):
+        sig = path.with_name(path.name + ".sig")
+        extra = {"Metadata": {"signature": sig.read_text().strip()}} if sig.exists() else {}
+        s3.put_object(Bucket=bucket, Key=path.relative_to(root).as_posix(), Body=path.read_bytes(), **extra)
+
+
+def test_scheduled_run_on_s3(demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    target = tamper(demo)
+    settings = settings_for(tmp_path, public_keys=str(demo / PUBLIC_KEYS_FILE))  # moto has no ListPublicKeys
+    output = tmp_path / "out" / "findings.jsonl"
+    output.parent.mkdir()
+    with mock_aws():
+        s3 = boto3.client("s3")
+        upload(demo, s3, DEMO_BUCKET)  # the bucket the demo digests name
+        summary = integrity_summary(settings, f"s3://{DEMO_BUCKET}", START, END, s3_client=s3)
+        assert summary.status == "INVALID" and summary.invalid_log_files == 1 and summary.valid_digests > 0
+        report = tick(settings, f"s3://{DEMO_BUCKET}", output, NOW)
+        s3.create_bucket(Bucket="plain-trail")
+        s3.put_object(Bucket="plain-trail", Key=target.relative_to(demo).as_posix(), Body=target.read_bytes())
+        plain = integrity_summary(settings, "s3://plain-trail", START, END, s3_client=s3)
+    assert report.integrity.status == "INVALID" and report.integrity.new_findings == 1
+    assert [f["context"]["file"] for f in delivered(output)] == [
+        f"s3://{DEMO_BUCKET}/{target.relative_to(demo).as_posix()}"
+    ]
+    assert plain.status == "no digests"
