@@ -1,12 +1,13 @@
 """Log file validation as part of a scheduled tick: ``log_file_tampered`` through the usual sinks.
 
 The tick treats validation like one more detection with its own schedule (``[integrity] schedule``,
-hourly by default, as CloudTrail delivers digests hourly) and its own state: each window is
-validated reaching back the runner's overlap plus one hour (a digest arrives up to an hour after
-the hour it covers), problems become findings, and the runner's record-level dedup delivers each
-one exactly once however often later windows see it again. ``[integrity] validate = false`` turns
-it off; a source with no ``CloudTrail-Digest/`` tree (log file validation off) is reported as
-such and not validated.
+hourly by default, as CloudTrail delivers digests hourly) and its own state. Each window is
+validated ``SETTLE`` (two hours) behind its end: a digest arrives up to an hour after the hour it
+covers, and not every account and region's at the same moment, so validating the newest hour
+would report a digest that is merely late as missing. Problems become findings, and the runner's
+record-level dedup delivers each one exactly once however often later windows see it again.
+``[integrity] validate = false`` turns it off; a source with no ``CloudTrail-Digest/`` tree (log
+file validation off) is reported as such and not validated.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from pipeline.state import LockHeld, StateConflict
 if TYPE_CHECKING:
     from pipeline.scheduler import Runner, TickReport
 
-DIGEST_LATENESS = timedelta(hours=1)
+SETTLE = timedelta(hours=2)  # validate only hours whose digests have had time to arrive everywhere
 ERRORS = (ConfigError, OSError, ValueError, ClientError, BotoCoreError, StateConflict, SinkError)
 
 
@@ -92,16 +93,16 @@ def run_integrity(runner: Runner, now: datetime, report: TickReport, s3_client: 
     def find(start: datetime, end: datetime) -> tuple[list[Finding], RunMetadata]:
         began = time.monotonic()
         keys = public_keys_for(source, config.get("public_keys") or None, start, end)
-        checked = validate(source, start, end, keys, s3_client)
+        checked = validate(source, start, end - SETTLE, keys, s3_client)
         tick.windows += 1
         tick.validated_from = tick.validated_from or _iso(start)
-        tick.validated_to = _iso(end)
+        tick.validated_to = _iso(end - SETTLE)
         tick.valid_digests, tick.valid_log_files = checked.valid_digests, checked.valid_log_files
         tick.unverified_log_files, tick.problems = checked.unverified_log_files, len(checked.problems)
         tick.status = "valid" if checked.ok else "INVALID"
         run = RunMetadata(
             run_id=uuid.uuid4().hex, detection_id=DETECTION_ID, engine="integrity",
-            window_start=_iso(start), window_end=_iso(end), now=_iso(now), query_id=None,
+            window_start=_iso(start), window_end=_iso(end - SETTLE), now=_iso(now), query_id=None,
             bytes_scanned=None, duration_s=time.monotonic() - began, rows=len(checked.problems),
         )
         return report_findings(checked), run
@@ -109,7 +110,7 @@ def run_integrity(runner: Runner, now: datetime, report: TickReport, s3_client: 
     try:
         with runner.state.lock(DETECTION_ID):
             runner._run_windows(DETECTION_ID, schedule, now, outcome,
-                                runner.timing.overlap + DIGEST_LATENESS, find)
+                                runner.timing.overlap + SETTLE, find)
     except LockHeld as exc:
         outcome.skipped = str(exc)
         tick.status = "skipped"

@@ -32,7 +32,7 @@ from pipeline.integrity_findings import (
 from pipeline.workflow import make_runner
 
 START, END = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 3, tzinfo=UTC)
-NOW = datetime(2026, 11, 1, 14, 0, tzinfo=UTC)  # a tick validating roughly 10:45 to 13:45
+NOW = datetime(2026, 11, 1, 16, 0, tzinfo=UTC)  # first tick validates 11:45-13:45, the next 12:45-14:45
 
 
 @pytest.fixture(scope="module")
@@ -56,9 +56,9 @@ def settings_for(tmp: Path, **integrity) -> Settings:
     return settings
 
 
-def tamper(root: Path, hour: str = "20261101T12") -> Path:
-    """Flip one byte of a log file delivered in ``hour``; returns it."""
-    target = sorted(root.rglob(f"*_CloudTrail_*_{hour}*.json.gz"))[0]
+def tamper(root: Path, when: str = "20261101T13[0-3]") -> Path:
+    """Flip one byte of a log file delivered at ``when`` (a glob: 13:00 to 13:39); returns it."""
+    target = sorted(root.rglob(f"*_CloudTrail_*_{when}*.json.gz"))[0]
     data = bytearray(target.read_bytes())
     data[len(data) // 2] ^= 0x01
     target.write_bytes(bytes(data))
@@ -132,7 +132,7 @@ def test_scheduled_run_delivers_a_tampered_file_exactly_once(demo: Path, tmp_pat
     assert first.integrity.status == "INVALID" and first.integrity.problems == 1
     assert first.integrity.valid_digests > 0 and first.integrity.new_findings == 1
     assert [t.detection_id for t in first.ran] == [DETECTION_ID] and not first.errors
-    later = tick(settings, demo, output, NOW.replace(hour=15))  # overlapping window: same problem again
+    later = tick(settings, demo, output, NOW.replace(hour=17))  # overlapping window: same problem again
     assert later.integrity.problems == 1 and later.integrity.new_findings == 0
     lines = delivered(output)
     assert [(f["detection_id"], f["severity"]) for f in lines] == [(DETECTION_ID, "critical")]
@@ -158,7 +158,7 @@ def test_run_cli_prints_the_validation_result(demo: Path, tmp_path: Path) -> Non
     config = tmp_path / "trailguard.toml"
     disabled = "\n".join(f"[detections.{i}]\nenabled = false" for i in sorted(known_detection_ids()))
     config.write_text(f'data_dir = "{tmp_path / "data"}"\n{disabled}\n', encoding="utf-8")
-    result = CliRunner().invoke(app, ["run", "--now", "2026-11-01T14:00:00Z", "--source", str(demo),
+    result = CliRunner().invoke(app, ["run", "--now", "2026-11-01T16:00:00Z", "--source", str(demo),
                                       "--output", str(tmp_path / "f.jsonl"), "--config", str(config)])
     assert result.exit_code == 0, result.output
     assert "log file validation" in result.output and "INVALID" in result.output
