@@ -57,6 +57,7 @@ def print_ingest(reports: list[IngestReport]) -> None:
             r.files_ingested,
             r.files_empty,
             len(r.skipped_files),
+            r.records_seen,
             r.records_ingested,
             r.records_skipped,
         )
@@ -72,7 +73,8 @@ def print_ingest(reports: list[IngestReport]) -> None:
                 "ingested",
                 "empty",
                 "skipped files",
-                "records",
+                "records seen",
+                "stored",
                 "skipped records",
             ],
             rows,
@@ -85,6 +87,8 @@ def print_ingest(reports: list[IngestReport]) -> None:
             )
         for warning in report.warnings:
             err_console.print(f"[yellow]warning[/] {escape(warning)}", highlight=False, soft_wrap=True)
+        if report.records_skipped or report.skipped_files:
+            console.print(escape(report.reconciliation()), highlight=False, soft_wrap=True)
 
 
 def print_summary(outcome: Any) -> None:

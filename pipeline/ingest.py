@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 from pipeline.catalog import TableSpec
 from pipeline.duckdb_views import raw_scan_sql
 from pipeline.guardduty_records import UnreadableFile, iter_findings
-from pipeline.ingest_report import IngestReport
+from pipeline.ingest_report import IngestReport, SkipLedger
 from pipeline.normalize import NO_FIELDS, NormalizeReport, normalize_records
 
 log = logging.getLogger(__name__)
@@ -348,7 +348,7 @@ def ingest_table(
     """Ingest the new raw files of one table (``cloudtrail`` or ``guardduty_findings``)."""
     report = IngestReport(table=spec.name)
     groups = discover(source, spec, days)
-    state = IngestState(lake, spec.name)
+    state, ledger = IngestState(lake, spec.name), SkipLedger(lake, spec.name)
     todo: list[tuple[tuple[str, ...], list[Path]]] = []
     for partition, files in groups.items():
         report.files_seen += len(files)
@@ -365,6 +365,7 @@ def ingest_table(
     done = 0
     try:
         for partition, files in todo:
+            skipped_before = len(report.skipped_files)
             if ingester is not None:
                 ingester.ingest_partition(partition, files)
             else:
@@ -374,6 +375,9 @@ def ingest_table(
             )
             state.add(files)
             state.save()
+            if len(report.skipped_files) > skipped_before:
+                ledger.add(report.skipped_files[skipped_before:], partition[2])
+                ledger.save()
             done += len(files)
             if progress:
                 progress(done, report.files_new)

@@ -6,7 +6,9 @@ notebooks can read a report without the ingestion machinery.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,3 +77,31 @@ class IngestReport:
     def warn(self, message: str) -> None:
         self.warnings.append(message)
         log.warning("%s", message)
+
+
+class SkipLedger:
+    """Every raw file ingest skipped, with its reason and day partition, kept beside the lake.
+
+    A skipped file is not retried (its size is recorded like any other file's), so a run's own
+    report names it once; the ledger keeps naming it for the weekly report's health section.
+    """
+
+    def __init__(self, lake: Path, table: str) -> None:
+        self.path = lake / "_state" / f"{table}.skipped.json"
+        self.files: dict[str, dict[str, str]] = {}
+        if self.path.is_file():
+            self.files = json.loads(self.path.read_text(encoding="utf-8"))
+
+    def add(self, skipped: list[tuple[str, str]], day: str) -> None:
+        for path, reason in skipped:
+            self.files[path] = {"reason": reason, "day": day}
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.files, sort_keys=True, indent=0), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+    def in_days(self, days: set[str]) -> list[tuple[str, str]]:
+        """(path, reason) of the files skipped in these ``YYYY/MM/DD`` partitions."""
+        return sorted((path, entry["reason"]) for path, entry in self.files.items() if entry["day"] in days)

@@ -169,6 +169,7 @@ def make_runner(settings: Settings, source: str, output: Path | None = None, sta
             sinks,
             open_findings_store(store_location),
             guard=scan_guard(settings),
+            integrity_source=source,
         )
     lake = lake_for(settings, source)
     engine = open_engine(settings, lake)
@@ -184,6 +185,7 @@ def make_runner(settings: Settings, source: str, output: Path | None = None, sta
         sinks,
         open_findings_store(store_location),
         prepare=prepare,
+        integrity_source=source,
     )
 
 

@@ -183,9 +183,6 @@ def test_ingest_counts_every_record_and_file(logs, bad):
             assert set(finding.event_ids) <= {str(i) for i in ids}, finding.detection_id
 
 
-@pytest.mark.xfail(strict=True, reason="queries/fragments/burst_record_columns.sql computes ts with "
-                   "from_iso8601_timestamp(eventtime), which fails on an impossible time; try(...) fixes it "
-                   "(as log_delivery_gap does). Remove this marker with that fix.")
 def test_detections_survive_an_impossible_event_time(tmp_path):
     """A record whose eventTime looks like a time but is not one (hour 25) must not stop a query."""
     folder = tmp_path / "src" / "AWSLogs" / "o-test" / ACCOUNT / "CloudTrail" / REGION / DAY

@@ -272,3 +272,19 @@ def test_demo_with_digests_is_deterministic(tmp_path: Path) -> None:
     a = tree(tmp_path / "a")
     assert a == tree(tmp_path / "b")
     assert any("CloudTrail-Digest" in k and k.endswith(".sig") for k in a) and PUBLIC_KEYS_FILE in a
+
+
+def test_a_window_before_the_first_digest_is_no_gap_but_one_after_them_is(tmp_path):
+    from datetime import timedelta
+
+    from pipeline.demo import generate_demo
+    from pipeline.integrity import validate
+    from pipeline.integrity_keys import load_public_keys
+
+    manifest = generate_demo(tmp_path / "org", events=5_000, days=2, seed=3)
+    start, end = manifest.window()
+    keys = load_public_keys(tmp_path / "org" / "demo-public-keys.json")
+    before = validate(tmp_path / "org", start - timedelta(hours=5), start - timedelta(hours=3), keys)
+    assert before.problems == [] and before.valid_digests == 0  # nothing to check, nothing wrong
+    after = validate(tmp_path / "org", end + timedelta(hours=3), end + timedelta(hours=5), keys)
+    assert not after.ok and [p.category for p in after.problems] == ["missing_digests"]

@@ -22,6 +22,7 @@ from pipeline.detections import load_detections
 from pipeline.findings_store import open_findings_store
 from pipeline.reports import trends
 from pipeline.reports.health import CoverageHealth, coverage_health
+from pipeline.reports.render import cell
 from pipeline.reports.weeks import latest_log_time, week_label, week_of
 from pipeline.templating import partition_days
 
@@ -143,12 +144,27 @@ def pipeline_cost(runs: pd.DataFrame, start: datetime, end: datetime) -> pd.Data
 
 
 def _engine_for(settings: Settings, source: str, days: list[str], progress: Progress | None):  # noqa: ANN202
+    """The engine, and for DuckDB the lake (ingested for ``days`` first) whose skip ledger we read."""
     from pipeline.workflow import ingest, open_engine
 
     if settings.engine == "athena":
-        return open_engine(settings), []
-    lake, reports = ingest(settings, source, days, progress)
-    return open_engine(settings, lake), reports
+        return open_engine(settings), None
+    lake, _ = ingest(settings, source, days, progress)
+    return open_engine(settings, lake), lake
+
+
+def _skipped_files(lake: Path | None, start: datetime, end: datetime) -> list[tuple[str, str]]:
+    """Raw files of the week's day partitions that ingest skipped as unreadable, whenever it did."""
+    if lake is None:
+        return []
+    from pipeline.ingest_report import SkipLedger
+
+    days = set(partition_days(start, end))
+    return [
+        entry
+        for table in ("cloudtrail", "guardduty_findings")
+        for entry in SkipLedger(lake, table).in_days(days)
+    ]
 
 
 def _expected_pairs(settings: Settings) -> list[tuple[str, str]]:
@@ -167,7 +183,7 @@ def build_weekly_report(
     start = _week_start(settings, source, week_start)
     end = start + timedelta(days=7)
     baseline = start - timedelta(days=BASELINE_DAYS)
-    engine, ingest_reports = _engine_for(settings, source, partition_days(baseline, end), progress)
+    engine, lake = _engine_for(settings, source, partition_days(baseline, end), progress)
     try:
         volume = trends.event_volume(engine, start, end)
         last_volume = trends.event_volume(engine, start - timedelta(days=7), start)
@@ -179,8 +195,7 @@ def build_weekly_report(
         )
     finally:
         engine.close()
-    for report in ingest_reports:
-        health.skipped_files.extend(report.skipped_files)
+    health.skipped_files.extend(_skipped_files(lake, start, end))
     all_findings = trends.load_findings(settings, since=start - timedelta(days=7), until=end)
     findings = trends.in_period(all_findings, start, end)
     detections = load_detections()
@@ -218,7 +233,31 @@ def build_weekly_report(
         runs=int(cost["runs"].sum()),
     )
     report.cost = _estimate_cost(settings, source, start, end)
+    report.integrity = _validate(settings, source, start, end)
     return report
+
+
+def _runbooks(findings: pd.DataFrame, detections: dict[str, Any]) -> dict[str, str]:
+    """One runbook per detection: the finding's own (integrity findings carry theirs), else the header's."""
+    runbooks: dict[str, str] = {}
+    for row in findings.itertuples():
+        detection_id = str(row.detection_id)
+        text = row.runbook if isinstance(row.runbook, str) and row.runbook else None
+        if text is None and detection_id in detections:
+            text = detections[detection_id].runbook
+        if text and detection_id not in runbooks:
+            runbooks[detection_id] = text
+    return runbooks
+
+
+def _validate(settings: Settings, source: str, start: datetime, end: datetime) -> Any:
+    """The week's CloudTrail log file validation; a failure to validate is shown, not fatal."""
+    from pipeline.integrity_findings import integrity_summary
+
+    try:
+        return integrity_summary(settings, source, start, end)
+    except (ConfigError, ValueError, OSError) as exc:
+        return f"Log file validation could not run: {exc}"
 
 
 def _estimate_cost(settings: Settings, source: str, start: datetime, end: datetime) -> Any:
@@ -316,7 +355,31 @@ def _size(value: int) -> str:
 
 
 def _integrity_text(integrity: Any) -> str:
-    return "" if integrity is None else str(integrity)
+    """The validation result as markdown: a line when valid, the problems when not."""
+    if integrity is None or isinstance(integrity, str):
+        return integrity or ""
+    if integrity.status == "no digests":
+        return (
+            "**Log file validation: off.** The source has no CloudTrail digest files, so nothing "
+            "proves the logs are whole; turn on log file validation on the trail."
+        )
+    head = (
+        f"**Log file validation: {integrity.status}.** {integrity.valid_digests:,} digest(s) and "
+        f"{integrity.valid_log_files:,} log file(s) verified"
+    )
+    if integrity.ok:
+        return head + "; every log file matches its digest and the digest chains are unbroken."
+    lines = [
+        head + f"; {integrity.invalid_digests:,} digest problem(s), {integrity.invalid_log_files:,} "
+        "log file problem(s). A modified or deleted log file erases activity from every query.",
+        "",
+        "| problem | file | detail |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {p.category} | `{p.file}` | {cell(p.detail)} |" for p in integrity.problems[:25]]
+    if len(integrity.problems) > 25:
+        lines.append(f"\n... and {len(integrity.problems) - 25} more (`trailguard validate-logs`).")
+    return "\n".join(lines)
 
 
 def _cost_text(cost: Any) -> str:

@@ -26,7 +26,7 @@ WITH failures AS (
   SELECT DISTINCT
     eventid AS event_id,
     eventtime AS event_time,
-    CAST(to_unixtime(from_iso8601_timestamp(eventtime)) AS BIGINT) AS ts,
+    CAST(to_unixtime(try(from_iso8601_timestamp(eventtime))) AS BIGINT) AS ts,
     recipientaccountid AS account_id,
     awsregion AS region,
     useridentity.arn AS principal,

@@ -47,6 +47,8 @@ def test_latest_week_is_chosen_and_every_section_is_there(weekly):
     assert positions == sorted(positions)
     assert len(report.summary) == 3
     assert report.cost.total_usd > 0 and f"**${report.cost.total_usd:,.2f}**" in text
+    assert report.integrity.status == "valid" and report.integrity.valid_log_files > 0
+    assert "**Log file validation: valid.**" in text
 
 
 def test_charts_render_and_are_linked(weekly):
@@ -121,21 +123,27 @@ def test_a_week_without_findings_still_reports(report_data, tmp_path):
     assert "silent" in text and len(report.charts) == 4
 
 
-def test_health_names_the_account_that_stopped_and_the_one_that_went_silent(report_data, tmp_path, weekly):
+def test_health_names_stopped_and_silent_senders_missing_and_malformed_files(report_data, tmp_path, weekly):
     baseline, _ = weekly
     demo = tmp_path / "demo"
     shutil.copytree(report_data.demo, demo)
     coverage = baseline.health.coverage.sort_values("events", ascending=False)
     busiest, other = coverage.iloc[0], coverage.iloc[1]
-    cut = WEEK2 + timedelta(days=2, hours=12)
+    cut = (WEEK2 + timedelta(days=2, hours=12)).strftime("%Y%m%dT%H%MZ")
+    deleted = 0
     for path in demo.glob(f"AWSLogs/*/{busiest.account_id}/CloudTrail/{busiest.region}/2026/11/*/*.json.gz"):
-        stamp = path.name.split("_")[3]
-        if stamp >= cut.strftime("%Y%m%dT%H%MZ"):
+        if path.name.split("_")[3] >= cut:
             path.unlink()
+            deleted += 1
     for day in range(9, 17):
         for folder in demo.glob(f"AWSLogs/*/{other.account_id}/CloudTrail/{other.region}/2026/11/{day:02d}"):
             shutil.rmtree(folder)
-    report = build_weekly_report(settings_for(tmp_path, demo), str(demo), WEEK2)
+    broken = (
+        next(demo.glob("AWSLogs/*/*/CloudTrail/*/2026/11/10")) / "111_CloudTrail_x_20261110T1200Z_bad.json.gz"
+    )
+    broken.write_bytes(b"not gzip at all")
+    settings = settings_for(tmp_path, demo)
+    report = build_weekly_report(settings, str(demo), WEEK2)
     problems = {(p.account_id, p.region): str(p.status) for p in report.health.problems.itertuples()}
     assert problems[(busiest.account_id, busiest.region)] == "stopped"
     assert problems[(other.account_id, other.region)] == "silent"
@@ -144,6 +152,15 @@ def test_health_names_the_account_that_stopped_and_the_one_that_went_silent(repo
         if pair not in {(busiest.account_id, busiest.region), (other.account_id, other.region)}:
             assert before[pair] == status, "untouched senders keep their status"
     assert "Log health needs attention" in report.summary[2]
+    assert [path for path, _ in report.health.skipped_files] == [str(broken)]
+    again = build_weekly_report(settings, str(demo), WEEK2)  # already ingested: the ledger remembers
+    assert [path for path, _ in again.health.skipped_files] == [str(broken)]
+    assert report.integrity.status == "INVALID"
+    missing = [p for p in report.integrity.problems if p.category == "missing_log_files"]
+    assert deleted and len(missing) >= deleted
+    text = write_weekly_report(report, tmp_path / "out").read_text(encoding="utf-8")
+    assert "**Log file validation: INVALID.**" in text and "missing_log_files" in text
+    assert broken.name in text
 
 
 def test_cli_writes_the_report_and_rejects_a_bad_week(report_data, tmp_path, monkeypatch):
