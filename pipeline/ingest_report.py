@@ -63,6 +63,15 @@ class IngestReport:
         )
         return line if self.balanced else line + " -- DOES NOT BALANCE"
 
+    def merge(self, other: IngestReport) -> None:
+        """Add what ``other`` (one partition ingested on its own) counted to this report."""
+        for name in ("files_ingested", "files_empty", "records_seen", "records_ingested", "records_skipped"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for reason, count in other.skipped_records.items():
+            self.skipped_records[reason] = self.skipped_records.get(reason, 0) + count
+        self.skipped_files.extend(other.skipped_files)
+        self.warnings.extend(other.warnings)
+
     def skip(self, path: Path | str, reason: str) -> None:
         self.skipped_files.append((str(path), reason))
         log.warning("skipped %s: %s", path, reason)

@@ -202,8 +202,7 @@ class Runner:
         def find(query_start: datetime, end: datetime) -> tuple[list[Finding], RunMetadata]:
             self._prepare(partition_days(query_start, end))
             sql, used = render_detection(detection, self.engine, query_start, end, self.settings)
-            if self.guard is not None:
-                self.guard.check(detection, sql, query_start, end)
+            estimate = self.guard.check(detection, sql, query_start, end) if self.guard is not None else None
             answer = self.engine.query(sql)
             run = RunMetadata(
                 run_id=uuid.uuid4().hex,
@@ -216,6 +215,7 @@ class Runner:
                 bytes_scanned=answer.bytes_scanned,
                 duration_s=answer.duration_s,
                 rows=len(answer.frame),
+                estimated_bytes=estimate,
             )
             return rows_to_findings(detection, answer.frame, used), run
 

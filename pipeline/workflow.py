@@ -214,6 +214,7 @@ def record_findings(settings: Settings, outcome: DetectOutcome, start: datetime,
             window_start=start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             window_end=end.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), now=now,
             query_id=run.query_id, bytes_scanned=run.bytes_scanned, duration_s=run.duration_s, rows=run.rows,
+            estimated_bytes=run.estimated_bytes,
         )
         store.append(by_detection.get(run.detection_id, []), meta)
     return store.location

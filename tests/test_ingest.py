@@ -231,7 +231,7 @@ def test_many_small_parts_are_compacted_without_losing_or_duplicating_rows(sourc
 
 
 def test_interrupted_compaction_is_finished_from_its_journal(source, tmp_path):
-    from pipeline.ingest import _finish_compaction
+    from pipeline.lake_compact import _finish_compaction
 
     lake = tmp_path / "lake"
     for n in range(3):

@@ -120,22 +120,27 @@ def athena_cost(bytes_scanned: pd.Series, prices: PriceBook | None = None) -> pd
 
 
 def pipeline_cost(runs: pd.DataFrame, start: datetime, end: datetime) -> pd.DataFrame:
-    """Per detection: runs whose window ended in the week, seconds, bytes scanned and dollars."""
-    columns = ["detection_id", "runs", "seconds", "bytes_scanned", "usd"]
+    """Per detection: runs whose window ended in the week, seconds, bytes the scan guard estimated
+    before each run and Athena scanned, and dollars."""
+    columns = ["detection_id", "runs", "seconds", "estimated_bytes", "bytes_scanned", "usd"]
     if runs.empty:
+        counts = ("runs", "estimated_bytes", "bytes_scanned")
         return pd.DataFrame(
-            {c: pd.Series(dtype="int64" if c in ("runs", "bytes_scanned") else "float64") for c in columns}
+            {c: pd.Series(dtype="int64" if c in counts else "float64") for c in columns}
         ).astype({"detection_id": str})
     ended = pd.to_datetime(runs["window_end"], utc=True, format="ISO8601")
     week = runs[(ended > pd.Timestamp(start)) & (ended <= pd.Timestamp(end))].copy()
     scanned = pd.to_numeric(week["bytes_scanned"], errors="coerce")
     week["usd"] = athena_cost(scanned).where(scanned.notna(), 0.0)
     week["bytes"] = scanned.fillna(0)
+    estimated = week["estimated_bytes"] if "estimated_bytes" in week else pd.Series(index=week.index)
+    week["estimated"] = pd.to_numeric(estimated, errors="coerce").fillna(0)
     grouped = week.groupby("detection_id")
     frame = pd.DataFrame(
         {
             "runs": grouped.size().astype("int64"),
             "seconds": grouped["duration_s"].sum().astype("float64"),
+            "estimated_bytes": grouped["estimated"].sum().astype("int64"),
             "bytes_scanned": grouped["bytes"].sum().astype("int64"),
             "usd": grouped["usd"].sum().astype("float64"),
         }
@@ -317,6 +322,7 @@ def write_weekly_report(report: WeeklyReport, out: Path) -> Path:
     }
     cost = report.pipeline_cost.assign(
         scanned=report.pipeline_cost["bytes_scanned"].map(lambda b: _size(b) if b else "n/a"),
+        estimated=report.pipeline_cost["estimated_bytes"].map(lambda b: _size(b) if b else "n/a"),
         cost=report.pipeline_cost["usd"].map(lambda v: f"${v:,.4f}"),
     )
     text = render_markdown(

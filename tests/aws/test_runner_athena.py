@@ -77,6 +77,8 @@ def test_under_budget_runs_and_delivers(aws_client, moto_endpoint, can_athena_re
     assert json.loads(line)["event_ids"] == ["r1"]
     runs = runner.store.runs()
     assert list(runs["engine"]) == ["athena"] and runs["query_id"].notna().all()
+    # the guard's estimate is recorded beside what Athena billed: both day objects (3 MB each), whole
+    assert runs["estimated_bytes"].tolist() == [6_000_000]
 
 
 def test_lambda_handler_runs_a_tick_at_the_scheduled_time(

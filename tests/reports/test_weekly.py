@@ -103,12 +103,14 @@ def test_athena_cost_bills_at_least_ten_megabytes_per_query():
             "detection_id": ["a", "a", "b"],
             "window_end": ["2026-11-10T00:00:00Z"] * 3,
             "bytes_scanned": pd.array([10**12, 2 * 10**12, None], dtype="Int64"),
+            "estimated_bytes": pd.array([9 * 10**11, None, 5], dtype="Int64"),
             "duration_s": [1.0, 2.0, 3.0],
         }
     )
     table = pipeline_cost(runs, WEEK2, END).set_index("detection_id")
     assert table.loc["a", "usd"] == pytest.approx(15.0) and table.loc["a", "runs"] == 2
     assert table.loc["b", "usd"] == 0.0 and table.loc["b", "bytes_scanned"] == 0
+    assert table.loc["a", "estimated_bytes"] == 9 * 10**11 and table.loc["b", "estimated_bytes"] == 5
 
 
 def test_a_week_without_findings_still_reports(report_data, tmp_path):
