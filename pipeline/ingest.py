@@ -88,9 +88,17 @@ class IngestState:
 
     def __init__(self, lake: Path, table: str) -> None:
         self.path = lake / "_state" / f"{table}.json"
+        self.journal = self.path.with_suffix(".journal")
         self.files: dict[str, int] = {}
+        self._unsaved: dict[str, int] = {}
         if self.path.is_file():
             self.files = json.loads(self.path.read_text(encoding="utf-8"))
+        if self.journal.is_file():  # partitions committed since the last full write
+            for line in self.journal.read_text(encoding="utf-8").splitlines():
+                try:
+                    self.files.update(json.loads(line))
+                except json.JSONDecodeError:
+                    break  # a line cut by a crash: its partition is ingested again, into the same part
 
     def is_new(self, path: Path) -> bool:
         return str(path) not in self.files
@@ -101,13 +109,26 @@ class IngestState:
 
     def add(self, paths: list[Path]) -> None:
         for path in paths:
-            self.files[str(path)] = path.stat().st_size
+            self.files[str(path)] = self._unsaved[str(path)] = path.stat().st_size
 
     def save(self) -> None:
+        """Append what was added since the last save: one line per partition, not the whole state
+        (rewriting it after each of hundreds of partitions was quadratic)."""
+        if not self._unsaved:
+            return
+        self.journal.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.journal, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(self._unsaved, sort_keys=True) + "\n")
+        self._unsaved = {}
+
+    def checkpoint(self) -> None:
+        """Fold the journal into the state file (end of an ingest)."""
+        self.save()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.files, sort_keys=True), encoding="utf-8")
         os.replace(tmp, self.path)
+        self.journal.unlink(missing_ok=True)
 
 
 def _part_path(lake_table: Path, partition: tuple[str, ...], files: list[Path], suffix: str = "") -> Path:
@@ -375,6 +396,8 @@ def ingest_table(
     finally:
         if own:
             con.close()
+    if todo:
+        state.checkpoint()
     if not report.balanced:  # a bug, never expected: say so where the summary is printed
         report.warn(report.reconciliation())
     return report

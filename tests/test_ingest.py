@@ -248,3 +248,26 @@ def test_interrupted_compaction_is_finished_from_its_journal(source, tmp_path):
     _finish_compaction(part_dir)  # the crash happened after the merged part landed
     assert [p.name for p in part_dir.glob("*.parquet")] == [merged.name]
     assert rows(lake, "SELECT count(*) FROM cloudtrail") == [(3,)]
+
+
+def test_ingest_state_journal_survives_a_crash_between_checkpoints(tmp_path):
+    from pipeline.ingest import IngestState
+
+    files = []
+    for name in ("a", "b", "c"):
+        path = tmp_path / f"{name}.json.gz"
+        path.write_bytes(name.encode() * 3)
+        files.append(path)
+    state = IngestState(tmp_path / "lake", "cloudtrail")
+    state.add(files[:1])
+    state.save()
+    state.checkpoint()  # a.json.gz in the state file
+    state.add(files[1:2])
+    state.save()  # b.json.gz only in the journal: the run was killed before its checkpoint
+    with open(state.journal, "a", encoding="utf-8") as handle:
+        handle.write('{"' + str(files[2]) + '": 3')  # c.json.gz's line, cut by the crash
+    again = IngestState(tmp_path / "lake", "cloudtrail")
+    assert [again.is_new(f) for f in files] == [False, False, True]
+    again.checkpoint()
+    assert not again.journal.exists()
+    assert [IngestState(tmp_path / "lake", "cloudtrail").is_new(f) for f in files] == [False, False, True]
