@@ -25,18 +25,7 @@ COLUMNS = (
     "cost_usd",
     "price_basis",
 )
-CATEGORY_COLUMNS = (
-    "month",
-    "service",
-    "item",
-    "title",
-    "account_id",
-    "region",
-    "detail",
-    "basis",
-    "unit",
-    "price_basis",
-)
+CATEGORY_COLUMNS = tuple(c for c in COLUMNS if c not in ("observed", "quantity", "cost_usd"))
 
 
 @dataclass
