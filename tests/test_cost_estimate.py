@@ -18,28 +18,14 @@ from pipeline.cost.period import month_period, window_period
 from pipeline.cost.pipeline_costs import _run_times, schedule_runs
 from pipeline.cost.prices import latest_price_file
 from pipeline.cost.tiers import Tier
-from pipeline.cost.volumes import CostInputs
+from pipeline.cost.volumes import OBJECT_COLUMNS, CostInputs
 from pipeline.detections import load_detections
 from pipeline.schedule import Schedule
 
 PRICES = load_prices()
 FLOW = PRICES["guardduty.flow_dns_logs"]
 NOVEMBER = month_period("2026-11")
-EMPTY_OBJECTS = pd.DataFrame(
-    {
-        c: pd.Series(dtype="int64" if c in ("objects", "bytes", "small_objects", "small_bytes") else "object")
-        for c in (
-            "account_id",
-            "region",
-            "service",
-            "day",
-            "objects",
-            "bytes",
-            "small_objects",
-            "small_bytes",
-        )
-    }
-)
+EMPTY_OBJECTS = pd.DataFrame(columns=OBJECT_COLUMNS).astype({c: "int64" for c in OBJECT_COLUMNS[4:]})
 NO_RUNS = pd.DataFrame(columns=["detection_id", "engine", "bytes_scanned"])
 
 
