@@ -3,13 +3,26 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean package-response
+.PHONY: demo test lint lock bench clean package-response
 
-$(STAMP): pyproject.toml
+UV_VERSION := 0.13.9
+
+# The environment installs exact, hash-checked versions from requirements.lock, then the project
+# itself without touching them; the lock is refreshed only by `make lock` (see docs/development.md).
+$(STAMP): requirements.lock pyproject.toml
 	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# Refresh the lock from pyproject.toml's ranges (and requirements/constraints.txt), then reinstall.
+# Upgrading is deliberate: `make lock && make test`, and commit both when the suite passes.
+lock:
+	test -x $(VENV)/bin/uv || { python3 -m venv $(VENV) && $(PY) -m pip install --quiet uv==$(UV_VERSION); }
+	$(VENV)/bin/uv pip compile pyproject.toml requirements/lock.in --extra test \
+		-c requirements/constraints.txt --generate-hashes --universal --python-version 3.11 \
+		--upgrade --quiet -o requirements.lock
+	rm -f $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/trailguard demo --out demo
