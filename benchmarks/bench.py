@@ -34,7 +34,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pipeline.templating import iso_utc, partition_days
+from pipeline.engines.templating import iso_utc, partition_days
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 11, 1, tzinfo=UTC)

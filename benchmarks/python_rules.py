@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline.guardduty_records import UnreadableFile, iter_findings
+from pipeline.source.guardduty import UnreadableFile, iter_findings
 
 Record = dict[str, Any]
 _MISSING = object()

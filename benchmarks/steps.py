@@ -19,13 +19,13 @@ from typing import Any
 
 import duckdb
 
-from pipeline.catalog import load_specs
-from pipeline.detections import load_detections
-from pipeline.dialect import configure_connection
-from pipeline.duckdb_views import raw_scan_sql
+from pipeline.catalog.duckdb_views import raw_scan_sql
+from pipeline.catalog.specs import load_specs
+from pipeline.detections.run import render_detection, run_detections
+from pipeline.detections.spec import load_detections
+from pipeline.engines.dialect import configure_connection
 from pipeline.engines.duckdb import DuckDBEngine
-from pipeline.ingest import discover, ingest_table
-from pipeline.runner import render_detection, run_detections
+from pipeline.lake.ingest import discover, ingest_table
 
 from .python_rules import COVERED, PythonCatalogue, evaluate_files
 
@@ -72,7 +72,7 @@ def generate(args: Args) -> dict[str, Any]:
 
 @step
 def ingest(args: Args) -> dict[str, Any]:
-    """Raw ``.json.gz`` to the zstd Parquet lake with ``pipeline.ingest`` (a fresh lake each run)."""
+    """Raw ``.json.gz`` to the zstd Parquet lake with ``pipeline.lake.ingest`` (a fresh lake each run)."""
     dataset, lake = Path(args["dataset"]), Path(args["lake"])
     shutil.rmtree(lake, ignore_errors=True)
     specs = load_specs()
@@ -101,7 +101,7 @@ def ingest_parallel(args: Args) -> dict[str, Any]:
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from pipeline.ingest import _lake_select
+    from pipeline.lake.ingest import _lake_select
 
     out = Path(args["lake"] + "-variant")
     shutil.rmtree(out, ignore_errors=True)

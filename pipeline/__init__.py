@@ -23,7 +23,7 @@ _EXPORTS = {
     "load_settings": "pipeline.config",
     "Settings": "pipeline.config",
     "open_engine": "pipeline.workflow",
-    "ingest_source": "pipeline.workflow:ingest",  # ``pipeline.ingest`` is the module
+    "ingest_source": "pipeline.workflow:ingest",  # ``pipeline.lake.ingest`` is the module
     "detect": "pipeline.workflow",
     "record_findings": "pipeline.workflow",
     "load_findings": "pipeline.reports.trends",

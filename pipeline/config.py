@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline.paths import known_detection_ids
+
 ENV_PREFIX = "TRAILGUARD_"
 DEFAULT_FILE = "trailguard.toml"
 
@@ -149,8 +151,6 @@ def _apply_env(raw: dict[str, Any], environ: dict[str, str]) -> None:
 
 
 def _apply_detection_env(raw: dict[str, Any], rest: str, text: str) -> None:
-    from pipeline.detections import known_detection_ids  # late import: detections imports config
-
     for detection_id in sorted(known_detection_ids(), key=len, reverse=True):
         if rest.startswith(detection_id + "_"):
             param = rest[len(detection_id) + 1 :]

@@ -14,15 +14,13 @@ from datetime import datetime
 from typing import Any
 
 from pipeline.config import load_settings
-from pipeline.scheduler import utcnow
+from pipeline.times import parse_iso, utcnow
 from pipeline.workflow import make_runner
 
 
 def _tick_time(event: Any) -> datetime:
     text = event.get("time") if isinstance(event, dict) else None
-    if not text:
-        return utcnow()
-    return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    return parse_iso(str(text)) if text else utcnow()
 
 
 def handler(event: Any, context: Any = None) -> dict[str, Any]:

@@ -7,9 +7,9 @@ import re
 import duckdb
 import pytest
 
-from pipeline.athena_ddl import CatalogSettings, athena_ddl, glue_table_input
-from pipeline.catalog import CatalogError, load_specs
-from pipeline.duckdb_views import empty_scan_sql
+from pipeline.catalog.athena import CatalogSettings, athena_ddl, glue_table_input
+from pipeline.catalog.duckdb_views import empty_scan_sql
+from pipeline.catalog.specs import CatalogError, load_specs
 
 SPECS = load_specs()
 SETTINGS = CatalogSettings(

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli import app
+from pipeline.cli.main import app
 from pipeline.demo.manifest import DemoManifest
-from pipeline.layout import write_cloudtrail
+from pipeline.source.writer import write_cloudtrail
 
 RUNNER = CliRunner()
 ROOT_LOGIN = {

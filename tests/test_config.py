@@ -68,8 +68,8 @@ def test_unknown_detection_in_environment(tmp_path):
 def test_example_configuration_loads_and_builds(monkeypatch):
     from pathlib import Path
 
+    from pipeline.detections.suppressions import load_suppressions
     from pipeline.sinks.factory import build_sinks
-    from pipeline.suppressions import load_suppressions
 
     example = Path(__file__).resolve().parents[1] / "trailguard.example.toml"
     settings = load_settings(example, environ={})

@@ -17,13 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.catalog import load_specs
+from pipeline.catalog.specs import load_specs
 from pipeline.config import Settings
-from pipeline.detections import load_detections
+from pipeline.detections.run import run_detections
+from pipeline.detections.spec import load_detections
 from pipeline.engines.duckdb import DuckDBEngine
-from pipeline.ingest import ingest_table
-from pipeline.layout import parse_time, write_cloudtrail
-from pipeline.runner import run_detections
+from pipeline.lake.ingest import ingest_table
+from pipeline.source.writer import write_cloudtrail
+from pipeline.times import parse_iso
 
 CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
 pytestmark = pytest.mark.skipif(not CORPORA.is_dir(), reason=f"shared corpora not found at {CORPORA}")
@@ -55,9 +56,9 @@ def replay(tmp_path: Path, records: list[dict], gd_files: list[Path] = ()) -> li
             handle.write(times)
     for table in ("cloudtrail", "guardduty_findings"):
         ingest_table(SPECS[table], source, lake)
-    times = [parse_time(r["eventTime"]) for r in records]
+    times = [parse_iso(r["eventTime"]) for r in records]
     if gd_files:  # filed under 2026/01/15 whatever their own times: a window over that folder's days
-        start, end = parse_time("2000-01-01T00:00:00Z"), parse_time("2026-01-16T00:00:00Z")
+        start, end = parse_iso("2000-01-01T00:00:00Z"), parse_iso("2026-01-16T00:00:00Z")
     else:
         start, end = min(times) - timedelta(hours=1), max(times) + timedelta(hours=1)
     engine = DuckDBEngine(lake, SPECS)
@@ -153,7 +154,7 @@ def test_at_least_30_of_35_techniques_raise_a_finding_meant_for_them(stratus_fir
 
 
 def test_header_stratus_ids_are_corpus_techniques_or_known_without_log():
-    from pipeline.coverage import STRATUS_WITHOUT_LOG
+    from pipeline.detections.coverage import STRATUS_WITHOUT_LOG
 
     claimed = {t for d in DETECTIONS.values() for t in d.stratus}
     assert claimed <= set(TECHNIQUES) | STRATUS_WITHOUT_LOG
@@ -189,7 +190,7 @@ TRAILDISCOVER_NEW = {
 def test_traildiscover_samples(tmp_path):
     expected = json.loads((CORPORA / "traildiscover" / "expected.json").read_text())
     records, owner = [], {}
-    base = parse_time("2026-01-01T00:00:00Z")
+    base = parse_iso("2026-01-01T00:00:00Z")
     for index, name in enumerate(sorted(k for k in expected if k != "_meta")):
         for record in json.loads((CORPORA / "traildiscover" / name).read_text()):
             # Two hours apart: each sample is judged alone, as bursts cannot form from single records.

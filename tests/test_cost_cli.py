@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli import app
+from pipeline.cli.main import app
 from pipeline.config import Settings
 from pipeline.cost.period import month_period, months_with_data
 from pipeline.cost.volumes import SMALL_OBJECT_BYTES, measure

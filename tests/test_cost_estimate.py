@@ -19,8 +19,8 @@ from pipeline.cost.pipeline_costs import _run_times, schedule_runs
 from pipeline.cost.prices import latest_price_file
 from pipeline.cost.tiers import Tier
 from pipeline.cost.volumes import OBJECT_COLUMNS, CostInputs
-from pipeline.detections import load_detections
-from pipeline.schedule import Schedule
+from pipeline.detections.spec import load_detections
+from pipeline.runs.schedule import Schedule
 
 PRICES = load_prices()
 FLOW = PRICES["guardduty.flow_dns_logs"]

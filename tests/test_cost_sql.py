@@ -6,9 +6,9 @@ import pandas as pd
 
 from pipeline.cost.period import month_period
 from pipeline.cost.volumes import measure_events
+from pipeline.detections.lint import ATHENA_NAMES, TIME_COLUMNS, LintResult, lint_sql
 from pipeline.engines.base import QueryResult
-from pipeline.lint import ATHENA_NAMES, TIME_COLUMNS, LintResult, lint_sql
-from pipeline.reports.sql import query_path
+from pipeline.engines.queries import query_path
 
 
 class RecordingEngine:

@@ -16,12 +16,12 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli import app
-from pipeline.coverage import STRATUS_TECHNIQUES, build, is_stale, render_markdown
-from pipeline.detections import DetectionError, load_detections, parse_detection
-from pipeline.dialect import to_duckdb
-from pipeline.lint import lint_detection
-from pipeline.templating import RenderContext, render
+from pipeline.cli.main import app
+from pipeline.detections.coverage import STRATUS_TECHNIQUES, build, is_stale, render_markdown
+from pipeline.detections.lint import lint_detection
+from pipeline.detections.spec import DetectionError, load_detections, parse_detection
+from pipeline.engines.dialect import to_duckdb
+from pipeline.engines.templating import RenderContext, render
 
 DETECTIONS = load_detections()
 HEADER = """/*

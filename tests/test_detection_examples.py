@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.detections import load_detections
-from pipeline.examples import load_cases, run_case
+from pipeline.detections.examples import load_cases, run_case
+from pipeline.detections.spec import load_detections
 
 DETECTIONS = load_detections()
 CASES = [(d, c) for d in DETECTIONS.values() for c in load_cases(d.id)]

@@ -1,4 +1,4 @@
-"""Athena (Trino) SQL translated by pipeline.dialect runs on DuckDB with Athena's results.
+"""Athena (Trino) SQL translated by pipeline.engines.dialect runs on DuckDB with Athena's results.
 
 Each expected value is what Athena engine v3 returns; the trap tests fail when their fix is removed.
 """
@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from pipeline.dialect import (
+from pipeline.engines.dialect import (
     UTC_SETUP_SQL,
     UnsupportedConstructError,
     configure_connection,
@@ -421,7 +421,7 @@ def test_translation_without_schema_of_unqualified_unnest(con):
 def test_json_array_length_of_non_arrays_is_null():
     import duckdb as _duckdb
 
-    from pipeline.dialect import to_duckdb as _to_duckdb
+    from pipeline.engines.dialect import to_duckdb as _to_duckdb
 
     con = _duckdb.connect()
     sql = _to_duckdb(

@@ -11,8 +11,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.findings import Finding
-from pipeline.findings_store import (
+from pipeline.findings.model import Finding
+from pipeline.findings.store import (
     FINDING_FIELDS,
     FINDINGS_SCHEMA,
     RUNS_SCHEMA,

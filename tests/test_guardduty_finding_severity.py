@@ -14,14 +14,15 @@ from typing import Any
 
 import pytest
 
-from pipeline.catalog import load_specs
+from pipeline.catalog.specs import load_specs
 from pipeline.config import Settings
-from pipeline.detections import load_detections
+from pipeline.detections.run import run_detections
+from pipeline.detections.spec import load_detections
 from pipeline.engines.duckdb import DuckDBEngine
-from pipeline.findings import Finding
-from pipeline.ingest import ingest_table
-from pipeline.layout import parse_time, write_guardduty
-from pipeline.runner import run_detections
+from pipeline.findings.model import Finding
+from pipeline.lake.ingest import ingest_table
+from pipeline.source.writer import write_guardduty
+from pipeline.times import parse_iso
 
 BASE: dict[str, Any] = {
     "schemaVersion": "2.0",
@@ -64,7 +65,7 @@ def detect(
     write_guardduty(source, findings)
     specs = load_specs()
     ingest_table(specs["guardduty_findings"], source, lake)
-    times = [parse_time(f["updatedAt"]) for f in findings]
+    times = [parse_iso(f["updatedAt"]) for f in findings]
     engine = DuckDBEngine(lake, specs)
     try:
         result = run_detections(

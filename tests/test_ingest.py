@@ -9,9 +9,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline.catalog import load_specs
+from pipeline.catalog.specs import load_specs
 from pipeline.engines.duckdb import DuckDBEngine
-from pipeline.ingest import discover, ingest_table
+from pipeline.lake.ingest import discover, ingest_table
 
 SPECS = load_specs()
 DAY = "2026/01/15"
@@ -231,7 +231,7 @@ def test_many_small_parts_are_compacted_without_losing_or_duplicating_rows(sourc
 
 
 def test_interrupted_compaction_is_finished_from_its_journal(source, tmp_path):
-    from pipeline.lake_compact import _finish_compaction
+    from pipeline.lake.parts import _finish_compaction
 
     lake = tmp_path / "lake"
     for n in range(3):
@@ -251,7 +251,7 @@ def test_interrupted_compaction_is_finished_from_its_journal(source, tmp_path):
 
 
 def test_ingest_state_journal_survives_a_crash_between_checkpoints(tmp_path):
-    from pipeline.ingest import IngestState
+    from pipeline.lake.ingest import IngestState
 
     files = []
     for name in ("a", "b", "c"):

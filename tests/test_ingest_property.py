@@ -27,11 +27,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.catalog import load_specs
-from pipeline.detections import load_detections
+from pipeline.catalog.specs import load_specs
+from pipeline.detections.run import run_detections
+from pipeline.detections.spec import load_detections
 from pipeline.engines.duckdb import DuckDBEngine
-from pipeline.ingest import ingest_table
-from pipeline.runner import run_detections
+from pipeline.lake.ingest import ingest_table
 
 SPECS = load_specs()
 DETECTIONS = list(load_detections().values())

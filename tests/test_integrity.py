@@ -1,4 +1,4 @@
-"""CloudTrail log file validation (pipeline.integrity) over the demo's signed digests.
+"""CloudTrail log file validation (pipeline.integrity.validate) over the demo's signed digests.
 
 One small demo with digests is generated per module; each test tampers with its own copy and checks
 that exactly the expected problem is reported, named by file, and nothing else.
@@ -20,7 +20,7 @@ import typer
 from moto import mock_aws
 from typer.testing import CliRunner
 
-from pipeline.cli_integrity import validate_logs
+from pipeline.cli.integrity import validate_logs
 from pipeline.demo import generate_demo
 from pipeline.demo.digests import (
     DEMO_BUCKET,
@@ -30,7 +30,7 @@ from pipeline.demo.digests import (
     sign_digest,
     write_digest_file,
 )
-from pipeline.integrity import ValidationReport, load_public_keys, validate
+from pipeline.integrity.validate import ValidationReport, load_public_keys, validate
 
 START, END = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 3, tzinfo=UTC)
 
@@ -278,8 +278,8 @@ def test_a_window_before_the_first_digest_is_no_gap_but_one_after_them_is(tmp_pa
     from datetime import timedelta
 
     from pipeline.demo import generate_demo
-    from pipeline.integrity import validate
-    from pipeline.integrity_keys import load_public_keys
+    from pipeline.integrity.keys import load_public_keys
+    from pipeline.integrity.validate import validate
 
     manifest = generate_demo(tmp_path / "org", events=5_000, days=2, seed=3)
     start, end = manifest.window()

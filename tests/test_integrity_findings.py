@@ -17,18 +17,18 @@ import pytest
 from moto import mock_aws
 from typer.testing import CliRunner
 
-from pipeline.cli import app
+from pipeline.cli.main import app
 from pipeline.config import ConfigError, Settings
 from pipeline.demo import generate_demo
 from pipeline.demo.digests import DEMO_BUCKET, PUBLIC_KEYS_FILE
-from pipeline.detections import known_detection_ids
-from pipeline.integrity import Problem, ValidationReport
-from pipeline.integrity_findings import (
+from pipeline.integrity.findings import (
     DETECTION_ID,
     integrity_summary,
     problem_finding,
     public_keys_for,
 )
+from pipeline.integrity.validate import Problem, ValidationReport
+from pipeline.paths import known_detection_ids
 from pipeline.workflow import make_runner
 
 START, END = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 3, tzinfo=UTC)

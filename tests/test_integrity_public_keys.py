@@ -10,9 +10,9 @@ import boto3
 from botocore.stub import Stubber
 
 from pipeline.demo import generate_demo
-from pipeline.integrity import validate
-from pipeline.integrity_findings import public_keys_for
-from pipeline.integrity_keys import fetch_public_keys
+from pipeline.integrity.findings import public_keys_for
+from pipeline.integrity.keys import fetch_public_keys
+from pipeline.integrity.validate import validate
 
 
 def _listed(tmp_path):

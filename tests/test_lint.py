@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.lint import lint_all, lint_detection
+from pipeline.detections.lint import lint_all, lint_detection
 
 HEADER = """/*
 id: {id}

@@ -15,13 +15,13 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from pipeline.catalog import LOGICAL_TABLES, load_specs
+from pipeline.catalog.specs import LOGICAL_TABLES, load_specs
 from pipeline.demo.generate import generate_demo
-from pipeline.detections import DETECTIONS_DIR, parse_detection
+from pipeline.detections.run import render_detection
+from pipeline.detections.spec import DETECTIONS_DIR, parse_detection
 from pipeline.engines.duckdb import LAKE_FOLDERS, DuckDBEngine
-from pipeline.ingest import ingest_table
-from pipeline.runner import render_detection
-from pipeline.templating import partition_days
+from pipeline.engines.templating import partition_days
+from pipeline.lake.ingest import ingest_table
 
 pytestmark = pytest.mark.slow  # a five-day demo lake is generated and ingested once (10-25 s)
 

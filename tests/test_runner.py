@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli import app
+from pipeline.cli.main import app
 from pipeline.config import Settings
-from pipeline.detections import load_detections
-from pipeline.layout import write_cloudtrail
+from pipeline.detections.spec import load_detections
+from pipeline.runs.state import open_state_store
 from pipeline.sinks.base import SinkError
-from pipeline.state import open_state_store
+from pipeline.source.writer import write_cloudtrail
 from pipeline.workflow import make_runner
 
 T0 = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
@@ -147,7 +147,7 @@ def test_schedule_stops_cleanly_on_sigterm(env):
         [
             sys.executable,
             "-m",
-            "pipeline.cli",
+            "pipeline.cli.main",
             "schedule",
             "--source",
             str(source),
@@ -178,9 +178,9 @@ def _record(event_id: str, name: str, when: datetime, **extra: object) -> dict:
 
 @pytest.fixture
 def small_lake(tmp_path: Path):
-    from pipeline.catalog import load_specs
+    from pipeline.catalog.specs import load_specs
     from pipeline.engines.duckdb import DuckDBEngine
-    from pipeline.ingest import ingest_table
+    from pipeline.lake.ingest import ingest_table
 
     records = [_record(f"e{i}", name, T0 + timedelta(minutes=i))
                for i, name in enumerate(["CreateUser", "CreateAccessKey", "ListUsers", "PutRolePolicy",
@@ -196,7 +196,7 @@ def _findings(result) -> list[tuple]:
 
 
 def test_shared_pass_gives_the_same_findings_as_one_query_each(small_lake, monkeypatch):
-    import pipeline.runner as runner_module
+    import pipeline.detections.run as runner_module
 
     detections = list(load_detections().values())
     start, end = T0 - timedelta(minutes=30), T0 + timedelta(minutes=30)
@@ -221,7 +221,7 @@ def test_shared_pass_gives_the_same_findings_as_one_query_each(small_lake, monke
 
 
 def test_only_selective_single_reads_are_shared():
-    from pipeline.engines.shared import shareable_filter
+    from pipeline.detections.shared_pass import shareable_filter
 
     window = "(day IN ('2026/01/15', '2026/01/16') AND eventtime >= '2026-01-15T00:00:00')"
     sql = f"SELECT eventid FROM cloudtrail WHERE {window} AND eventname = 'X'"
@@ -240,7 +240,7 @@ def test_run_metadata_keeps_the_estimate_and_reads_parts_written_before_it(tmp_p
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from pipeline.findings_store import RUNS_SCHEMA, RunMetadata, open_findings_store
+    from pipeline.findings.store import RUNS_SCHEMA, RunMetadata, open_findings_store
 
     store = open_findings_store(tmp_path)
     common = dict(detection_id="iam_user_created", engine="athena", window_start="2026-01-15T00:00:00Z",

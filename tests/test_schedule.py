@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pipeline.detections import load_detections
-from pipeline.schedule import Schedule, ScheduleError
+from pipeline.detections.spec import load_detections
+from pipeline.runs.schedule import Schedule, ScheduleError
 
 T = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 

@@ -21,7 +21,7 @@ import pytest
 
 from pipeline.config import Settings
 from pipeline.demo import CATALOGUE_IDS, generate_demo
-from pipeline.detections import known_detection_ids
+from pipeline.paths import known_detection_ids
 from pipeline.workflow import detect, make_runner
 
 TICK = timedelta(minutes=15)

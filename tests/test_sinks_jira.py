@@ -12,7 +12,7 @@ import logging
 import pytest
 
 from pipeline.config import ConfigError, Settings
-from pipeline.findings import Finding
+from pipeline.findings.model import Finding
 from pipeline.sinks import SinkError, build_sinks, make_delivery
 from pipeline.sinks.factory import RoutedSink, resolve_findings
 from pipeline.sinks.jira import JiraSink, ticket_id

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import ConfigError, Settings
-from pipeline.findings import Finding
+from pipeline.findings.model import Finding
 from pipeline.sinks import Delivery, Sink, SinkError, build_sinks, make_delivery
 from pipeline.sinks.jsonl import JsonlSink
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli import app
+from pipeline.cli.main import app
 from pipeline.config import ConfigError, Settings
 from pipeline.demo import generate_demo
 from pipeline.response import respond
@@ -168,7 +168,7 @@ RULES = [  # one rule per case; the finding it should (or should not) cover is n
 
 def stored(tmp_path: Path) -> Path:
     """A findings store holding four findings, as scheduled runs would have left it."""
-    from pipeline.findings_store import RunMetadata, open_findings_store
+    from pipeline.findings.store import RunMetadata, open_findings_store
 
     findings = [finding(1), finding(2, principal=ROLE, detection="iam_policy_changed"),
                 finding(3, principal="arn:aws:iam::222222222222:user/bob"),
@@ -188,8 +188,8 @@ def stored(tmp_path: Path) -> Path:
 
 
 def test_suppressed_findings_are_the_ones_every_rule_field_covers(tmp_path):
-    from pipeline.findings_store import open_findings_store
-    from pipeline.suppressions import suppressed_findings
+    from pipeline.detections.suppressions import suppressed_findings
+    from pipeline.findings.store import open_findings_store
 
     frame = open_findings_store(stored(tmp_path)).read()
     covered = suppressed_findings(Settings(raw={**Settings().raw, "suppressions": RULES}), frame)

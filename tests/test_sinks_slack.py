@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from pipeline.config import ConfigError, Settings
-from pipeline.findings import Finding
+from pipeline.findings.model import Finding
 from pipeline.sinks import Sink, SinkError, build_sinks, make_delivery
 from pipeline.sinks.slack import SlackSink, slack_message
 

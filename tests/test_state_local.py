@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.state import (
+from pipeline.runs.state import (
     DetectionState,
     LocalStateStore,
     LockHeld,
@@ -94,7 +94,7 @@ def test_compare_and_swap_is_atomic_across_processes(tmp_path: Path) -> None:
 
 _HOLDER = textwrap.dedent("""
     import sys
-    from pipeline.state import LocalStateStore
+    from pipeline.runs.state import LocalStateStore
     with LocalStateStore(sys.argv[1]).lock("root_login", ttl_seconds=60):
         print("locked", flush=True)
         sys.stdin.read()

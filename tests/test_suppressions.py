@@ -7,9 +7,9 @@ from datetime import date
 import pytest
 
 from pipeline.config import ConfigError, Settings
-from pipeline.detections import load_detections
-from pipeline.examples import run_case
-from pipeline.suppressions import load_suppressions, parse_rule
+from pipeline.detections.examples import run_case
+from pipeline.detections.spec import load_detections
+from pipeline.detections.suppressions import load_suppressions, parse_rule
 
 ROOT = {"type": "Root", "arn": "arn:aws:iam::111111111111:root", "accountId": "111111111111"}
 CASE = {

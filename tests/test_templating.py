@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlglot import exp
 
-from pipeline.templating import RenderContext, TemplateError, partition_days, render
+from pipeline.engines.templating import RenderContext, TemplateError, partition_days, render
 
 START = datetime(2026, 1, 14, tzinfo=UTC)
 END = datetime(2026, 1, 15, tzinfo=UTC)
@@ -93,7 +93,7 @@ def test_start_after_end_is_rejected():
 
 
 def test_suppression_values_are_quoted_and_wildcards_escaped():
-    from pipeline.suppressions import parse_rule
+    from pipeline.detections.suppressions import parse_rule
 
     c = ctx()
     c.suppressions = [

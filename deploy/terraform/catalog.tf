@@ -1,5 +1,5 @@
 # Glue database and Athena workgroup. The tables are generated from glue/*.yaml into
-# glue_tables.tf.json by `python -m pipeline.terraform_render`; never edit that file by hand.
+# glue_tables.tf.json by `python -m pipeline.catalog.terraform`; never edit that file by hand.
 
 resource "aws_glue_catalog_database" "trailguard" {
   name        = var.glue_database_name

@@ -60,7 +60,7 @@ def months_with_data(source: str) -> list[str]:
     if source.startswith("s3://"):
         import boto3
 
-        from pipeline.s3source import _common_prefixes, discover_log_prefixes, parse_s3_uri
+        from pipeline.source.s3sync import _common_prefixes, discover_log_prefixes, parse_s3_uri
 
         bucket, prefix = parse_s3_uri(source)
         s3 = boto3.client("s3")

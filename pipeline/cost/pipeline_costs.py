@@ -24,9 +24,9 @@ from pipeline.cost.lines import PIPELINE, Line, line
 from pipeline.cost.period import PROJECTION_DAYS
 from pipeline.cost.prices import PriceBook
 from pipeline.cost.volumes import CostInputs
-from pipeline.detections import Detection, load_detections
-from pipeline.schedule import Schedule
-from pipeline.templating import partition_days
+from pipeline.detections.spec import Detection, load_detections
+from pipeline.engines.templating import partition_days
+from pipeline.runs.schedule import Schedule
 
 GLACIER_OVERHEAD = (32 * 1024, 8 * 1024)  # bytes per archived object billed at Glacier / Standard rates
 _TABLE_SERVICE = {"cloudtrail": "CloudTrail", "guardduty": "GuardDuty"}

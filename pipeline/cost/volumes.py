@@ -17,11 +17,11 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.catalog import load_specs
+from pipeline.catalog.specs import load_specs
 from pipeline.config import ConfigError, Settings
 from pipeline.cost.period import PROJECTION_DAYS, Period
 from pipeline.engines.base import Engine
-from pipeline.reports.sql import run_query
+from pipeline.engines.queries import run_query
 
 SMALL_OBJECT_BYTES = 128 * 1024  # S3 lifecycle does not transition objects below 128 KB by default
 CATEGORIES = ("management", "s3_data", "other_data", "network_activity", "insight")
@@ -111,7 +111,7 @@ def _objects(rows: list[tuple]) -> pd.DataFrame:
 
 def inventory(root: Path, period: Period) -> pd.DataFrame:
     """Log objects of the period's delivery days under a local folder with the bucket layout."""
-    from pipeline.ingest import discover
+    from pipeline.lake.ingest import discover
 
     specs = load_specs()
     rows = []
@@ -127,7 +127,7 @@ def inventory_s3(s3_client: Any, source: str, period: Period, max_workers: int =
     One listing per account, service, region and day prefix, as the S3 sync does; log files only
     (``.json.gz``, ``.jsonl.gz``), so digests and folder markers are not counted.
     """
-    from pipeline.s3source import _list_day, discover_log_prefixes, parse_s3_uri
+    from pipeline.source.s3sync import _list_day, discover_log_prefixes, parse_s3_uri
 
     bucket, prefix = parse_s3_uri(source)
     jobs = [(tree, day) for tree in discover_log_prefixes(s3_client, bucket, prefix) for day in period.days]
@@ -186,7 +186,7 @@ def measure(
     over the source's lake after an incremental ingest of the period's days (plus the next day,
     which holds records delivered after midnight).
     """
-    from pipeline.workflow import ingest, local_root, open_engine  # late: workflow imports much
+    from pipeline.lake.access import ingest, local_root, open_engine
 
     days = period.days + [period.end.strftime("%Y/%m/%d")]
     own = engine is None
@@ -212,7 +212,7 @@ def measure(
 
 def store_runs(settings: Settings) -> pd.DataFrame:
     """Runs recorded in the findings store (for the bytes Athena actually scanned); empty if none."""
-    from pipeline.findings_store import open_findings_store
+    from pipeline.findings.store import open_findings_store
 
     location = settings["findings_store"] or str(settings.data_dir)
     if not location.startswith("s3://") and not Path(location, "runs").is_dir():

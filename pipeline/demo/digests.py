@@ -8,9 +8,9 @@ or an edited or deleted digest, is exactly what the validator has to find.
 
 Where the signature lives: CloudTrail keeps it in the digest object's ``x-amz-meta-signature``
 metadata. A local folder has no object metadata, so the demo writes it as a sidecar text file
-``<digest>.json.gz.sig`` holding the hex signature (``pipeline.integrity`` reads the same sidecar
+``<digest>.json.gz.sig`` holding the hex signature (``pipeline.integrity.validate`` reads the same sidecar
 for local sources, and the metadata for ``s3://`` sources). Uploading the demo to S3 therefore
-means copying each sidecar into its digest's metadata (see ``pipeline.integrity``).
+means copying each sidecar into its digest's metadata (see ``pipeline.integrity.validate``).
 
 Determinism: files are walked in sorted order, gzip headers carry mtime 0, the event-time range
 comes from the log contents, and PKCS#1 v1.5 signatures are deterministic, so the same seed gives
@@ -33,6 +33,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from pipeline.integrity.keys import PUBLIC_KEYS_FILE
 
 from .identities import HOME_REGION
 
@@ -70,7 +72,6 @@ bt9PZlfM5cALLrsf18l5ZlU=
 """
 DEMO_BUCKET = "trailguard-demo-org-cloudtrail-logs"  # what the demo digests claim as their bucket
 DEMO_TRAIL = "org-trail"
-PUBLIC_KEYS_FILE = "demo-public-keys.json"
 SIGNATURE_SUFFIX = ".sig"
 HOUR = 3600
 COMPRESSLEVEL = 6

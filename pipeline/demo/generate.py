@@ -9,20 +9,21 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from pipeline.demo.scenarios.base import Book
+from pipeline.demo.scenarios.bursts import burst_scenarios
+from pipeline.demo.scenarios.gap import delivery_gap
+from pipeline.demo.scenarios.iam import iam_change_scenarios
+from pipeline.demo.scenarios.network import network_scenarios
+from pipeline.demo.scenarios.s3 import s3_scenarios
+from pipeline.demo.scenarios.signin import login_scenarios, root_scenarios
+from pipeline.demo.scenarios.story import credential_theft_story
+from pipeline.demo.scenarios.tampering import cloudtrail_scenarios, guardduty_scenarios
+
 from .background import Background
 from .digests import write_digests
 from .guardduty import build_findings
 from .identities import build_org
 from .manifest import DemoManifest
-from .scenario_base import Book
-from .scenarios_bursts import burst_scenarios
-from .scenarios_gap import delivery_gap
-from .scenarios_iam import iam_change_scenarios
-from .scenarios_network import network_scenarios
-from .scenarios_s3 import s3_scenarios
-from .scenarios_signin import login_scenarios, root_scenarios
-from .scenarios_story import credential_theft_story
-from .scenarios_tampering import cloudtrail_scenarios, guardduty_scenarios
 from .writer import CloudTrailWriter, write_guardduty
 
 MARKER = ".trailguard-demo"

@@ -12,11 +12,12 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from pipeline.demo.scenarios.base import Hook
+
 from .guardduty_types import TYPES, FindingType
 from .identities import Org, RegionPool
 from .manifest import Label, guardduty_severity
 from .records import Ids, iso_ms
-from .scenario_base import Hook
 
 _RANDOM_TYPES = [t for t in TYPES if not t.startswith(("Stealth:IAMUser", "Policy:S3/BucketAnon"))]
 # The first scattered findings take severities at the catalogue's band edges, so mapping bugs show.

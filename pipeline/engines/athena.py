@@ -24,9 +24,9 @@ from pyathena.cursor import Cursor
 from pyathena.error import Error as PyAthenaError
 from pyathena.pandas.cursor import PandasCursor
 
-from pipeline.catalog import LOGICAL_TABLES, TableSpec, load_specs, physical_table
+from pipeline.catalog.specs import LOGICAL_TABLES, TableSpec, load_specs, physical_table
 from pipeline.engines.base import EngineError, QueryResult
-from pipeline.templating import partition_days
+from pipeline.engines.templating import partition_days
 
 CompactedDays = Callable[[str], frozenset[str]]  # logical table -> partition days compacted to Parquet
 
@@ -75,18 +75,10 @@ class AthenaEngine:
                       compacted: CompactedDays | None = None) -> AthenaEngine:
         """Build from :class:`pipeline.config.Settings` (sections ``athena`` and ``catalog``).
 
-        ``compacted`` (see :func:`pipeline.athena_compact.compacted_days`) lets a window whose days
-        are all compacted read the Parquet table instead of the raw JSON.
+        ``compacted`` (:func:`pipeline.lake.access.open_engine` reads it from the lake's markers)
+        lets a window whose days are all compacted read the Parquet table instead of the raw JSON.
         """
         athena = settings["athena"]
-        if compacted is None and settings["catalog"].get("lake_uri"):
-            import boto3
-
-            from pipeline.athena_compact import compacted_days
-            from pipeline.athena_ddl import catalog_settings
-
-            s3 = boto3.client("s3", region_name=str(athena.get("region") or "") or None)
-            compacted = compacted_days(s3, catalog_settings(settings))
         return cls(
             database=str(settings["catalog"]["database"]),
             workgroup=str(athena.get("workgroup") or "") or "primary",

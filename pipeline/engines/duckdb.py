@@ -18,10 +18,10 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.catalog import LOGICAL_TABLES, TableSpec, load_specs
-from pipeline.dialect import configure_connection, to_duckdb
-from pipeline.duckdb_views import empty_scan_sql, parquet_scan_sql
+from pipeline.catalog.duckdb_views import empty_scan_sql, parquet_scan_sql
+from pipeline.catalog.specs import LOGICAL_TABLES, TableSpec, load_specs
 from pipeline.engines.base import EngineError, QueryResult
+from pipeline.engines.dialect import configure_connection, to_duckdb
 
 LAKE_FOLDERS = {"cloudtrail": "cloudtrail", "guardduty": "guardduty"}
 _WINDOW_LITERAL = re.compile(r"'(\d{4}/\d{2}/\d{2}|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})'")
@@ -126,7 +126,7 @@ class DuckDBEngine:
 
         ``filters`` are Athena-dialect predicates (each detection's own ``WHERE``); the rows are read
         once, with every column, and the queries run inside read them instead of the lake (see
-        :mod:`pipeline.engines.shared`). Yields the number of rows kept; the view is restored after.
+        :mod:`pipeline.detections.shared_pass`). Yields the number of rows kept; the view is restored after.
         """
         union = " OR ".join(f"({f})" for f in filters)
         try:

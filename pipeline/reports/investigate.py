@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 
 from pipeline.engines.base import Engine
-from pipeline.reports.sql import run_query, typed
+from pipeline.engines.queries import run_query, typed
 
 PIVOT_FIELDS = {
     "principal": "useridentity.arn",

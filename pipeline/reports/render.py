@@ -58,7 +58,7 @@ def usd(value: float) -> str:
 
 
 def size(value: int) -> str:
-    from pipeline.scan_budget import format_size
+    from pipeline.engines.scan_estimate import format_size
 
     return format_size(int(value))
 

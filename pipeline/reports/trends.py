@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 import pandas as pd
 
 from pipeline.config import Settings
-from pipeline.detections import SEVERITIES
 from pipeline.engines.base import Engine
-from pipeline.findings_store import open_findings_store
-from pipeline.reports.sql import run_query, typed
+from pipeline.engines.queries import run_query, typed
+from pipeline.findings.severity import SEVERITIES
+from pipeline.findings.store import open_findings_store
 
 SEVERITY_ORDER = list(SEVERITIES)
 ENTITY_KINDS = ("principal", "source_ip", "region", "user_agent")
@@ -39,7 +39,7 @@ def load_findings(
 def typed_findings(frame: pd.DataFrame) -> pd.DataFrame:
     """The findings store's frame with analyst dtypes (an empty store gives the same columns)."""
     if frame.empty and "first_seen" not in frame:
-        from pipeline.findings_store import FINDINGS_SCHEMA
+        from pipeline.findings.store import FINDINGS_SCHEMA
 
         frame = pd.DataFrame({name: pd.Series(dtype=object) for name in FINDINGS_SCHEMA.names})
     return typed(

@@ -14,10 +14,10 @@ from typing import Any
 import pandas as pd
 
 from pipeline.config import ConfigError, Settings
-from pipeline.detections import load_detections
+from pipeline.detections.run import run_detections
+from pipeline.detections.spec import load_detections
+from pipeline.detections.suppressions import FIELDS, parse_rule
 from pipeline.engines.base import Engine
-from pipeline.runner import run_detections
-from pipeline.suppressions import FIELDS, parse_rule
 
 
 def hit_rates(findings: pd.DataFrame, days: float) -> pd.DataFrame:

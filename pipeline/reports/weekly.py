@@ -18,13 +18,13 @@ import pandas as pd
 
 from pipeline.config import ConfigError, Settings
 from pipeline.cost.prices import PriceBook, load_prices
-from pipeline.detections import load_detections
-from pipeline.findings_store import open_findings_store
+from pipeline.detections.spec import load_detections
+from pipeline.engines.templating import partition_days
+from pipeline.findings.store import open_findings_store
 from pipeline.reports import trends
 from pipeline.reports.health import CoverageHealth, coverage_health
 from pipeline.reports.render import cell
 from pipeline.reports.weeks import latest_log_time, week_label, week_of
-from pipeline.templating import partition_days
 
 Progress = Callable[[str, int, int], None]
 BASELINE_DAYS = 28
@@ -58,7 +58,7 @@ class WeeklyReport:
     health_findings: pd.DataFrame
     pipeline_cost: pd.DataFrame
     runs: int
-    integrity: Any = None  # pipeline.integrity summary when the source has digests
+    integrity: Any = None  # pipeline.integrity.validate summary when the source has digests
     cost: Any = None  # pipeline.cost summary when available
     charts: dict[str, Path] = field(default_factory=dict)
 
@@ -150,7 +150,7 @@ def pipeline_cost(runs: pd.DataFrame, start: datetime, end: datetime) -> pd.Data
 
 def _engine_for(settings: Settings, source: str, days: list[str], progress: Progress | None):  # noqa: ANN202
     """The engine, and for DuckDB the lake (ingested for ``days`` first) whose skip ledger we read."""
-    from pipeline.workflow import ingest, open_engine
+    from pipeline.lake.access import ingest, open_engine
 
     if settings.engine == "athena":
         return open_engine(settings), None
@@ -162,7 +162,7 @@ def _skipped_files(lake: Path | None, start: datetime, end: datetime) -> list[tu
     """Raw files of the week's day partitions that ingest skipped as unreadable, whenever it did."""
     if lake is None:
         return []
-    from pipeline.ingest_report import SkipLedger
+    from pipeline.lake.report import SkipLedger
 
     days = set(partition_days(start, end))
     return [
@@ -257,7 +257,7 @@ def _runbooks(findings: pd.DataFrame, detections: dict[str, Any]) -> dict[str, s
 
 def _validate(settings: Settings, source: str, start: datetime, end: datetime) -> Any:
     """The week's CloudTrail log file validation; a failure to validate is shown, not fatal."""
-    from pipeline.integrity_findings import integrity_summary
+    from pipeline.integrity.findings import integrity_summary
 
     try:
         return integrity_summary(settings, source, start, end)
@@ -355,7 +355,7 @@ def write_weekly_report(report: WeeklyReport, out: Path) -> Path:
 
 
 def _size(value: int) -> str:
-    from pipeline.scan_budget import format_size
+    from pipeline.engines.scan_estimate import format_size
 
     return format_size(int(value))
 

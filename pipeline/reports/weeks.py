@@ -8,6 +8,8 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from pipeline.times import parse_iso
+
 WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 DELIVERY_TIME = re.compile(r"_(\d{8}T\d{4}Z)_")  # CloudTrail file names carry their delivery time
 
@@ -65,6 +67,6 @@ def _newest_record(path: Path) -> datetime | None:
             records = json.load(handle).get("Records") or []
         times = [r.get("eventTime") for r in records if isinstance(r, dict)]
         times = [t for t in times if isinstance(t, str)]
-        return datetime.fromisoformat(max(times).replace("Z", "+00:00")) if times else None
+        return parse_iso(max(times)) if times else None
     except (OSError, ValueError, EOFError, AttributeError):
         return None  # a malformed file says nothing about time; ingest reports it

@@ -17,7 +17,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.guardduty_records import normalize_finding
+from pipeline.findings.severity import guardduty_severity
+from pipeline.source.guardduty import normalize_finding
 
 EC2 = "ec2_instance"
 ACCESS_KEY = "iam_access_key"
@@ -56,15 +57,6 @@ class Parsed:
     problem: str | None = None
     ignored: str | None = None  # a valid event that is below the threshold: no action, no alert
     sample: bool = False
-
-
-def guardduty_severity(value: Any) -> str:
-    """GuardDuty's 0-10 number as trailguard's words (GuardDuty: 7+ high; 9+ we call critical)."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return "high"
-    return "critical" if number >= 9 else "high" if number >= 7 else "medium" if number >= 4 else "low"
 
 
 def _texts(value: Any) -> list[str]:

@@ -20,8 +20,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from pipeline.config import ConfigError, Settings, load_settings
-from pipeline.detections import SEVERITIES
-from pipeline.findings import Finding
+from pipeline.findings.model import Finding
+from pipeline.findings.severity import SEVERITIES
 from pipeline.response.actions import (
     Clients,
     Outcome,

@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from pipeline.detections import SEVERITIES
-from pipeline.findings import Finding
+from pipeline.findings.model import Finding
+from pipeline.findings.severity import severity_rank
 
 
 class SinkError(RuntimeError):
@@ -62,21 +62,6 @@ class Sink(Protocol):
     def deliver(self, deliveries: list[Delivery]) -> None: ...
 
 
-def severity_rank(severity: str) -> int:
-    """Position in low < medium < high < critical; an unknown severity ranks above all.
-
-    A finding whose severity no sink understands is still a security alert: better delivered
-    everywhere than silently filtered out.
-    """
-    value = str(severity).lower()
-    return SEVERITIES.index(value) if value in SEVERITIES else len(SEVERITIES)
-
-
-def check_severity(value: object) -> str:
-    """``value`` as a known severity, or ValueError naming the allowed ones."""
-    if not isinstance(value, str) or value.lower() not in SEVERITIES:
-        raise ValueError(f"{value!r} is not one of {', '.join(SEVERITIES)}")
-    return value.lower()
 
 
 class BaseSink:

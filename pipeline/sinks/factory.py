@@ -43,8 +43,9 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import ConfigError
-from pipeline.findings import Finding
-from pipeline.sinks.base import Delivery, Sink, SinkError, check_severity, severity_rank
+from pipeline.findings.model import Finding
+from pipeline.findings.severity import check_severity, severity_rank
+from pipeline.sinks.base import Delivery, Sink, SinkError
 from pipeline.sinks.http import Credential
 from pipeline.sinks.jira import FLAVORS, GROUPS, JiraSink
 from pipeline.sinks.jsonl import JsonlSink
@@ -221,7 +222,7 @@ def _route(sink: Sink, table: Mapping[str, Any]) -> Sink:
             raise _Problem("max_severity", f"{cap!r} is below min_severity {sink.min_severity!r}")
     if not (detections or exclude or cap):
         return sink
-    from pipeline.detections import load_detections
+    from pipeline.detections.spec import load_detections
 
     known = {*load_detections(), "automated_response"}
     for key, patterns in (("detections", detections), ("exclude_detections", exclude)):

@@ -27,8 +27,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from pipeline.findings import Finding
-from pipeline.sinks.base import BaseSink, Delivery, SinkError, check_severity
+from pipeline.findings.model import Finding
+from pipeline.findings.severity import check_severity
+from pipeline.sinks.base import BaseSink, Delivery, SinkError
 from pipeline.sinks.http import Credential, HttpClient
 
 FLAVORS = {"cloud": "/rest/api/3", "datacenter": "/rest/api/2"}

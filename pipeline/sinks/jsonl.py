@@ -18,7 +18,8 @@ import os
 from pathlib import Path
 from typing import IO
 
-from pipeline.sinks.base import BaseSink, Delivery, SinkError, check_severity
+from pipeline.findings.severity import check_severity
+from pipeline.sinks.base import BaseSink, Delivery, SinkError
 
 try:  # Advisory lock against a second process appending to the same file; POSIX only.
     import fcntl

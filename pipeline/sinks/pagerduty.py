@@ -20,7 +20,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pipeline.sinks.base import BaseSink, Delivery, SinkError, check_severity
+from pipeline.findings.severity import check_severity
+from pipeline.sinks.base import BaseSink, Delivery, SinkError
 from pipeline.sinks.http import Credential, HttpClient
 from pipeline.sinks.securityhub import iso_z
 

@@ -24,8 +24,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from pipeline.detections import SEVERITIES
-from pipeline.sinks.base import BaseSink, Delivery, SinkError, check_severity
+from pipeline.findings.severity import SEVERITIES, check_severity
+from pipeline.sinks.base import BaseSink, Delivery, SinkError
 
 BATCH_SIZE = 100
 _URL = re.compile(r"^https?://\S+$")

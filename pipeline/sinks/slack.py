@@ -16,7 +16,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from pipeline.sinks.base import BaseSink, Delivery, SinkError, check_severity
+from pipeline.findings.severity import check_severity
+from pipeline.sinks.base import BaseSink, Delivery, SinkError
 from pipeline.sinks.http import HttpClient, Secret
 
 DEFAULT_WEBHOOK_ENV = "TRAILGUARD_SLACK_WEBHOOK"

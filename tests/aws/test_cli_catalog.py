@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from pipeline.cli import app
+from pipeline.cli.main import app
 
 CONFIG = """source = "s3://org-trail/logs"
 org_id = "o-abcdefghij"

@@ -19,17 +19,17 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from pipeline.athena_compact import AthenaCompactor, compacted_days, render_compaction
-from pipeline.athena_ddl import CatalogSettings
-from pipeline.catalog import load_specs, physical_table
-from pipeline.cli_compact import days_to_compact
+from pipeline.catalog.athena import CatalogSettings
+from pipeline.catalog.duckdb_views import raw_scan_sql
+from pipeline.catalog.specs import load_specs, physical_table
+from pipeline.cli.compact import days_to_compact
 from pipeline.config import ConfigError, Settings
-from pipeline.detections import load_detections
-from pipeline.duckdb_views import raw_scan_sql
+from pipeline.detections.run import run_detections
+from pipeline.detections.scan_guard import ScanGuard
+from pipeline.detections.spec import load_detections
 from pipeline.engines.athena import AthenaEngine
 from pipeline.engines.duckdb import DuckDBEngine
-from pipeline.runner import run_detections
-from pipeline.scan_guard import ScanGuard
+from pipeline.lake.athena_compact import AthenaCompactor, compacted_days, render_compaction
 
 ACCOUNTS, REGIONS = ("111111111111", "222222222222"), ("us-east-1", "eu-west-1")
 LAKE = "lake-bucket"
@@ -279,7 +279,7 @@ def test_cli_compacts_through_the_configured_athena_and_lake(
 ) -> None:
     from typer.testing import CliRunner
 
-    from pipeline.cli import app
+    from pipeline.cli.main import app
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("AWS_ENDPOINT_URL_ATHENA", moto_endpoint)

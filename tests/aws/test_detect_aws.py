@@ -8,8 +8,8 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from pipeline.cli import app
-from pipeline.layout import write_cloudtrail
+from pipeline.cli.main import app
+from pipeline.source.writer import write_cloudtrail
 from tests.aws.test_athena_engine import RESULTS_BUCKET, athena_result
 
 CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"

@@ -9,7 +9,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.findings_store import FINDINGS_SCHEMA, RUNS_SCHEMA, open_findings_store
+from pipeline.findings.store import FINDINGS_SCHEMA, RUNS_SCHEMA, open_findings_store
 from tests.test_findings_store import fill, make_finding, make_run
 
 BUCKET = "sec-findings"

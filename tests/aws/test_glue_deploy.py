@@ -8,15 +8,15 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from pipeline.athena_ddl import CatalogSettings, projection_properties
-from pipeline.catalog import load_specs
-from pipeline.glue_deploy import (
+from pipeline.catalog.athena import CatalogSettings, projection_properties
+from pipeline.catalog.glue import (
     Discovered,
     deploy_catalog,
     discover_partitions,
     projection_drift,
     suggested_lists,
 )
+from pipeline.catalog.specs import load_specs
 
 SPECS = load_specs()
 BUCKET = "org-trail-logs"

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 
 from pipeline.config import Settings
-from pipeline.detections import load_detections
+from pipeline.detections.spec import load_detections
 from pipeline.workflow import make_runner
 from tests.aws.test_athena_engine import RESULTS_BUCKET, athena_result
 

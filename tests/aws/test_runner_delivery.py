@@ -6,8 +6,8 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from pipeline.config import Settings
-from pipeline.detections import load_detections
-from pipeline.layout import write_cloudtrail
+from pipeline.detections.spec import load_detections
+from pipeline.source.writer import write_cloudtrail
 from pipeline.workflow import make_runner
 from tests.test_sinks_slack import webhook  # noqa: F401 - the local webhook fixture
 

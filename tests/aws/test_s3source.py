@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.s3source import discover_log_prefixes, parse_s3_uri, sync_source
+from pipeline.source.s3sync import discover_log_prefixes, parse_s3_uri, sync_source
 
 BUCKET = "org-trail-logs"
 ORG = "o-abcdefghij"

@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from pipeline.athena_ddl import CatalogSettings
-from pipeline.catalog import CatalogError, load_specs
-from pipeline.detections import load_detections
+from pipeline.catalog.athena import CatalogSettings
+from pipeline.catalog.specs import CatalogError, load_specs
+from pipeline.detections.run import render_detection
+from pipeline.detections.spec import load_detections
 from pipeline.engines.athena import AthenaEngine
 from pipeline.engines.base import EngineError
-from pipeline.runner import render_detection
-from pipeline.scan_budget import (
+from pipeline.engines.scan_estimate import (
     BudgetExceeded,
     ScanEstimate,
     check_budget,
@@ -26,7 +26,7 @@ from pipeline.scan_budget import (
     parse_size,
     workgroup_cutoff,
 )
-from pipeline.templating import partition_days
+from pipeline.engines.templating import partition_days
 
 ORG = "o-abc123def4"
 ACCOUNTS = ("111111111111", "222222222222")

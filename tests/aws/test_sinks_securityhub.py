@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import pytest
 
 from pipeline.config import ConfigError, Settings
-from pipeline.findings import Finding
+from pipeline.findings.model import Finding
 from pipeline.sinks import Sink, SinkError, build_sinks, make_delivery
 from pipeline.sinks.securityhub import SecurityHubSink, asff_types, iso_z
 

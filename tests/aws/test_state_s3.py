@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.state import DetectionState, LockHeld, S3StateStore, StateConflict, open_state_store
+from pipeline.runs.state import DetectionState, LockHeld, S3StateStore, StateConflict, open_state_store
 
 BUCKET = "sec-state"
 

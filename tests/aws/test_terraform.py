@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from pipeline import terraform_render
+from pipeline.catalog import terraform as terraform_render
 
 MODULE = Path(__file__).resolve().parents[2] / "deploy" / "terraform"
 MIRROR_CANDIDATES = (os.environ.get("TRAILGUARD_TF_MIRROR", ""), "/opt/tf-plugins",
@@ -96,7 +96,7 @@ def test_glue_tables_file_is_a_fresh_render() -> None:
     committed = (MODULE / "glue_tables.tf.json").read_text(encoding="utf-8")
     assert committed == terraform_render.render(), (
         "deploy/terraform/glue_tables.tf.json is stale or hand-edited: "
-        "run python -m pipeline.terraform_render"
+        "run python -m pipeline.catalog.terraform"
     )
 
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pipeline.lint import ATHENA_NAMES, TIME_COLUMNS, LintResult, lint_sql
-from pipeline.reports.sql import KINDS, query_path, render_query
-from pipeline.templating import QUERIES_DIR
+from pipeline.detections.lint import ATHENA_NAMES, TIME_COLUMNS, LintResult, lint_sql
+from pipeline.engines.queries import KINDS, query_path, render_query
+from pipeline.engines.templating import QUERIES_DIR
 
 START, END = datetime(2026, 11, 9, tzinfo=UTC), datetime(2026, 11, 9, 1, tzinfo=UTC)
 PARAMS = {

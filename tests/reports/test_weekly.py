@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli import app
+from pipeline.cli.main import app
 from pipeline.reports.weekly import athena_cost, build_weekly_report, pipeline_cost, write_weekly_report
 from pipeline.reports.weeks import parse_week
 from tests.reports.conftest import END, in_window, settings_for

@@ -1,0 +1,221 @@
+"""Jinja2 rendering of Athena SQL where values can only ever be literals.
+
+Every ``{{ expression }}`` passes through :func:`sql_literal` (Jinja's ``finalize`` hook): a
+string becomes a quoted literal, a number a numeric literal, a list a parenthesised list of
+literals. Only :class:`Sql` fragments produced by our own macros (``table()``, ``window()``,
+``suppressions()``, ``ident()``, ``event_name()``, ``matches()``) and included fragments of
+``queries/fragments/`` are emitted as they are. A hostile value therefore cannot change the shape
+of a statement, whatever quotes, semicolons, comments or newlines it holds. Undefined variables
+are errors, never empty strings.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import jinja2
+
+from pipeline import times
+from pipeline.paths import QUERIES_DIR
+
+MAX_DAY_LIST = 62  # longer windows name their day partitions as a range
+IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$")
+
+
+class Sql(str):
+    """A fragment of SQL that our own code built; emitted verbatim by the template."""
+
+
+class TemplateError(ValueError):
+    """A query template that cannot be rendered; the message names the template."""
+
+
+def quote_string(value: str) -> str:
+    """A standard SQL string literal: the only special character is the quote, which is doubled."""
+    if "\x00" in value:
+        raise TemplateError("string value contains a NUL character")
+    return "'" + value.replace("'", "''") + "'"
+
+
+def sql_literal(value: Any) -> str:
+    """Render a Python value as a SQL literal (the ``finalize`` hook of the environment)."""
+    if isinstance(value, Sql):
+        return str(value)
+    if isinstance(value, jinja2.Undefined):
+        str(value)  # StrictUndefined raises UndefinedError naming the missing variable
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise TemplateError(f"non-finite number {value!r} cannot be a SQL literal")
+        return repr(value)
+    if isinstance(value, datetime):
+        return quote_string(iso_utc(value))
+    if isinstance(value, date):
+        return quote_string(value.isoformat())
+    if isinstance(value, str):
+        return quote_string(value)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else list(value)
+        if not items:
+            raise TemplateError("an empty list cannot be a SQL IN-list")
+        return "(" + ", ".join(sql_literal(v) for v in items) + ")"
+    raise TemplateError(f"value of type {type(value).__name__} cannot be a SQL literal")
+
+
+def identifier(name: str) -> Sql:
+    """A column or dotted field path from configuration, checked against a strict pattern."""
+    if not IDENTIFIER.match(name):
+        raise TemplateError(f"{name!r} is not a valid column name")
+    return Sql(name)
+
+
+def _matches(column: str, values: tuple[str, ...]) -> str:
+    """NULL-safe "column is one of values"; ``*`` in a value is a wildcard (LIKE, escaped)."""
+    exact = [v for v in values if "*" not in v]
+    patterns = [v for v in values if "*" in v]
+    tests = [f"{column} IN {sql_literal(exact)}"] if exact else []
+    for pattern in patterns:
+        escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").replace("*", "%")
+        tests.append(f"{column} LIKE {sql_literal(escaped)} ESCAPE '\\'")
+    return f"COALESCE({' OR '.join(tests)}, FALSE)"
+
+
+# Some services version their API in the event name: Lambda writes UpdateFunctionCode20150331v2,
+# CloudFront CreateDistribution2020_05_31. Detections compare the name without that date suffix.
+API_VERSION_SUFFIX = "[0-9]{4}_?[0-9]{2}_?[0-9]{2}(v[0-9]+)?$"
+
+
+def event_name(alias: str | None = None) -> Sql:
+    """``{{ event_name() }}``: the record's eventName without an API-version suffix, for every detection.
+
+    One normalisation, so no detection writes its own ``LIKE 'UpdateFunctionCode%'`` (which would
+    also match UpdateFunctionCodeSigningConfig).
+    """
+    column = f"{identifier(alias)}.eventname" if alias else "eventname"
+    return Sql(f"regexp_replace({column}, {sql_literal(API_VERSION_SUFFIX)}, '')")
+
+
+def matches(column: str, values: Iterable[str] | str | None) -> Sql:
+    """``{{ matches('instance_type', instance_types) }}``: the column is one of a parameter's values.
+
+    ``*`` is a wildcard; an empty or missing list matches nothing (FALSE), so an allow-list
+    parameter may default to empty.
+    """
+    items = (values,) if isinstance(values, str) else tuple(str(v) for v in values or ())
+    return Sql(_matches(identifier(column), items) if items else "FALSE")
+
+
+def identifiers(names: str | list[str] | tuple[str, ...]) -> Sql:
+    """``ident('principal')`` or ``ident(['a', 'b'])`` in a template: checked column names, comma-joined."""
+    items = [names] if isinstance(names, str) else list(names)
+    if not items:
+        raise TemplateError("ident() needs at least one column name")
+    return Sql(", ".join(identifier(str(n)) for n in items))
+
+
+def iso_utc(moment: datetime) -> str:
+    """``2024-01-14T00:00:00`` in UTC: compares correctly with CloudTrail's and GuardDuty's strings."""
+    try:
+        return times.iso_utc(moment)
+    except times.NaiveTimeError as exc:
+        raise TemplateError(str(exc)) from None
+
+
+def partition_days(start: datetime, end: datetime, delivery_days: int = 1) -> list[str]:
+    """Day partitions that can hold events of ``[start, end)``.
+
+    CloudTrail files are filed by delivery time, so an event near midnight sits in the next
+    day's folder: the list runs to the day after the last event day.
+    """
+    first = start.astimezone(UTC).date()
+    last_event = (end - timedelta(microseconds=1)).astimezone(UTC).date()
+    last = last_event + timedelta(days=delivery_days)
+    return [(first + timedelta(days=n)).strftime("%Y/%m/%d") for n in range((last - first).days + 1)]
+
+
+@dataclass
+class RenderContext:
+    """What a template may see: the window, table names, parameters and suppressions."""
+
+    start: datetime
+    end: datetime
+    table_names: Mapping[str, str]
+    time_columns: Mapping[str, str]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    suppressions: Iterable[Any] = ()  # pipeline.detections.suppressions.Suppression rules for this detection
+
+    def __post_init__(self) -> None:
+        if self.start >= self.end:
+            raise TemplateError(f"window start {iso_utc(self.start)} is not before end {iso_utc(self.end)}")
+
+
+def _macros(ctx: RenderContext) -> dict[str, Callable[..., Sql]]:
+    def table(logical: str) -> Sql:
+        if logical not in ctx.table_names:
+            raise TemplateError(f"unknown table {logical!r}; known: {', '.join(sorted(ctx.table_names))}")
+        return Sql(ctx.table_names[logical])
+
+    def window(table: str = "cloudtrail", alias: str | None = None) -> Sql:
+        if table not in ctx.time_columns:
+            raise TemplateError(f"window(): unknown table {table!r}")
+        prefix = f"{identifier(alias)}." if alias else ""
+        days = partition_days(ctx.start, ctx.end)
+        if len(days) <= MAX_DAY_LIST:
+            day_predicate = f"{prefix}day IN {sql_literal(days)}"
+        else:  # a long back-fill: a range prunes the same and keeps the statement small
+            day_predicate = f"{prefix}day BETWEEN {sql_literal(days[0])} AND {sql_literal(days[-1])}"
+        time_col = prefix + ctx.time_columns[table]
+        return Sql(
+            f"({day_predicate} AND {time_col} >= {sql_literal(iso_utc(ctx.start))} "
+            f"AND {time_col} < {sql_literal(iso_utc(ctx.end))})"
+        )
+
+    def suppressions(table: str = "cloudtrail") -> Sql:
+        clauses = []
+        for rule in ctx.suppressions:
+            columns = rule.columns(table)
+            if columns is None:
+                continue  # the rule matches fields this table does not have
+            tests = [_matches(identifier(column), values) for column, values in columns.items()]
+            clauses.append(f"AND NOT ({' AND '.join(tests)})")
+        return Sql("\n  ".join(clauses))
+
+    return {
+        "table": table,
+        "window": window,
+        "suppressions": suppressions,
+        "ident": identifiers,
+        "event_name": event_name,
+        "matches": matches,
+    }
+
+
+# Shared fragments (``{% include 'fragments/record_columns.sql' %}``) live in queries/ like all SQL.
+_ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(QUERIES_DIR),
+    undefined=jinja2.StrictUndefined,
+    finalize=sql_literal,
+    autoescape=False,
+    keep_trailing_newline=True,
+)
+
+
+def render(template_text: str, ctx: RenderContext, *, name: str = "<query>") -> str:
+    """Render one query template; every failure names the template."""
+    try:
+        template = _ENV.from_string(template_text)
+        return template.render(**ctx.params, **_macros(ctx))
+    except TemplateError as exc:
+        raise TemplateError(f"{name}: {exc}") from exc
+    except jinja2.TemplateError as exc:
+        raise TemplateError(f"{name}: {exc}") from exc
