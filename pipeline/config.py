@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline.errors import UsageError
 from pipeline.paths import known_detection_ids
 
 ENV_PREFIX = "TRAILGUARD_"
@@ -78,7 +79,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-class ConfigError(ValueError):
+class ConfigError(UsageError):
     """A configuration file or value that makes no sense; the message names it."""
 
 
@@ -103,6 +104,16 @@ class Settings:
     @property
     def data_dir(self) -> Path:
         return Path(self.raw["data_dir"])
+
+    @property
+    def findings_store(self) -> str:
+        """Where findings are kept: ``findings_store``, else the data directory."""
+        return str(self.raw.get("findings_store") or self.data_dir)
+
+    @property
+    def state_location(self) -> str:
+        """Where scheduling state is kept: ``state``, else ``<data_dir>/state``."""
+        return str(self.raw.get("state") or self.data_dir / "state")
 
     def detection_overrides(self, detection_id: str) -> dict[str, Any]:
         """Per-detection settings: ``enabled``, parameter overrides (thresholds, windows)."""

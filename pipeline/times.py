@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from pipeline.errors import UsageError
+
 ISO_Z = "%Y-%m-%dT%H:%M:%SZ"
 
 
-class NaiveTimeError(ValueError):
+class NaiveTimeError(UsageError):
     """A time without a zone reached code that cannot know which one was meant."""
 
 

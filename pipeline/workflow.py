@@ -90,8 +90,8 @@ def make_runner(settings: Settings, source: str, output: Path | None = None, sta
     from pipeline.runs.state import open_state_store
     from pipeline.sinks.factory import build_sinks
 
-    state_location = state or settings["state"] or str(settings.data_dir / "state")
-    store_location = settings["findings_store"] or str(settings.data_dir)
+    state_location = state or settings.state_location
+    store_location = settings.findings_store
     sinks = build_sinks(settings, output=output)
     if settings.engine == "athena":
         return Runner(
@@ -133,7 +133,7 @@ def record_findings(settings: Settings, outcome: DetectOutcome, start: datetime,
 
     from pipeline.findings.store import RunMetadata, open_findings_store
 
-    store = open_findings_store(settings["findings_store"] or str(settings.data_dir))
+    store = open_findings_store(settings.findings_store)
     now = iso_z(utcnow())
     batch = uuid.uuid4().hex[:12]
     by_detection: dict[str, list] = {}

@@ -15,11 +15,11 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from pipeline.catalog.specs import LOGICAL_TABLES, load_specs
+from pipeline.catalog.specs import LAKE_FOLDERS, LOGICAL_TABLES, load_specs
 from pipeline.demo.generate import generate_demo
 from pipeline.detections.run import render_detection
 from pipeline.detections.spec import DETECTIONS_DIR, parse_detection
-from pipeline.engines.duckdb import LAKE_FOLDERS, DuckDBEngine
+from pipeline.engines.duckdb import DuckDBEngine
 from pipeline.engines.templating import partition_days
 from pipeline.lake.ingest import ingest_table
 

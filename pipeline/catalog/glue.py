@@ -19,7 +19,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from pipeline.catalog.athena import CatalogSettings, glue_table_input
 from pipeline.catalog.specs import TableSpec
-from pipeline.source.s3sync import discover_log_prefixes, parse_s3_uri
+from pipeline.source.s3 import parse_s3_uri
+from pipeline.source.s3sync import discover_log_prefixes
 
 
 def _error_code(exc: ClientError) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from pipeline.errors import UsageError
 from pipeline.paths import GLUE_DIR
 
 # Logical names used by queries (`{{ table('cloudtrail') }}`) and the physical specs behind them.
@@ -23,6 +24,9 @@ LOGICAL_TABLES = {
     "cloudtrail": ("cloudtrail", "cloudtrail_parquet"),
     "guardduty": ("guardduty_findings", "guardduty_findings_parquet"),
 }
+# Where each logical table's Parquet sits inside a local lake (``<lake>/<folder>/account=.../``).
+LAKE_FOLDERS = {"cloudtrail": "cloudtrail", "guardduty": "guardduty"}
+RAW_TO_LOGICAL = {raw: logical for logical, (raw, _) in LOGICAL_TABLES.items()}
 
 
 
@@ -49,7 +53,7 @@ _HIVE_SCALARS = {
 }
 
 
-class CatalogError(ValueError):
+class CatalogError(UsageError):
     """A table spec or catalog setting that cannot be rendered."""
 
 

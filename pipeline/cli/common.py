@@ -12,16 +12,12 @@ import typer
 from botocore.exceptions import BotoCoreError, ClientError
 from rich.markup import escape
 
-from pipeline.catalog.specs import CatalogError
 from pipeline.cli.console import err_console
 from pipeline.config import ConfigError, Settings, load_settings
-from pipeline.detections.spec import DetectionError
-from pipeline.engines.base import EngineError
-from pipeline.engines.templating import TemplateError
+from pipeline.errors import TrailguardError, UsageError
 from pipeline.times import parse_iso
 
 ConfigOption = Annotated[Path | None, typer.Option("--config", help="trailguard.toml to use.")]
-USAGE_ERRORS = (ConfigError, DetectionError, TemplateError, CatalogError)
 
 
 def fail(message: str, code: int) -> None:
@@ -36,9 +32,9 @@ def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except USAGE_ERRORS as exc:
+        except UsageError as exc:
             fail(str(exc), 2)
-        except (EngineError, BotoCoreError, ClientError) as exc:
+        except (TrailguardError, BotoCoreError, ClientError) as exc:
             fail(str(exc), 1)
         except KeyboardInterrupt:
             fail("interrupted", 130)

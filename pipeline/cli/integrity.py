@@ -65,7 +65,7 @@ def validate_logs(
     if not source.startswith("s3://") and not Path(source).is_dir():
         raise ConfigError(f"--source {source}: no such folder")
     if source.startswith("s3://"):
-        from pipeline.source.s3sync import parse_s3_uri
+        from pipeline.source.s3 import parse_s3_uri
 
         try:
             parse_s3_uri(source)

@@ -44,7 +44,7 @@ def resolve(
     if not reasons and not suppressed:
         raise ConfigError("FINDING_IDS: give at least one finding id, or --suppressed")
     if not unchecked or suppressed:
-        location = settings["findings_store"] or str(settings.data_dir)
+        location = settings.findings_store
         frame = open_findings_store(location).read()
         known = set(frame["finding_id"]) if len(frame) else set()
         unknown = [i for i in reasons if i not in known and not unchecked]

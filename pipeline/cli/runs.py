@@ -126,7 +126,7 @@ def findings(
             raise ConfigError(f"--severity {value!r} is not one of low, medium, high, critical")
     since_iso = iso_z(parse_when(since, "--since")) if since else None
     until_iso = iso_z(parse_when(until, "--until")) if until else None
-    store = open_findings_store(settings["findings_store"] or str(settings.data_dir))
+    store = open_findings_store(settings.findings_store)
     frame = store.read(
         detection_ids=detection, severities=severity, accounts=account, since=since_iso, until=until_iso
     )

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pipeline.config import ConfigError
+from pipeline.source.keys import CLOUDTRAIL, local_region_dirs
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 PROJECTION_DAYS = 30
@@ -60,17 +61,17 @@ def months_with_data(source: str) -> list[str]:
     if source.startswith("s3://"):
         import boto3
 
-        from pipeline.source.s3sync import _common_prefixes, discover_log_prefixes, parse_s3_uri
+        from pipeline.source.s3 import common_prefixes, parse_s3_uri
+        from pipeline.source.s3sync import discover_log_prefixes
 
         bucket, prefix = parse_s3_uri(source)
         s3 = boto3.client("s3")
-        for tree in discover_log_prefixes(s3, bucket, prefix, services=("CloudTrail",)):
-            for year in _common_prefixes(s3, bucket, tree.key_prefix):
+        for tree in discover_log_prefixes(s3, bucket, prefix, services=(CLOUDTRAIL,)):
+            for year in common_prefixes(s3, bucket, tree.key_prefix):
                 months.update(
-                    f"{year}-{m}" for m in _common_prefixes(s3, bucket, f"{tree.key_prefix}{year}/")
+                    f"{year}-{m}" for m in common_prefixes(s3, bucket, f"{tree.key_prefix}{year}/")
                 )
     else:
-        root = Path(source) / "AWSLogs"
-        for pattern in ("*/CloudTrail/*/*/*", "o-*/*/CloudTrail/*/*/*"):
-            months.update(f"{p.parent.name}-{p.name}" for p in root.glob(pattern) if p.is_dir())
+        for region_dir in local_region_dirs(Path(source), CLOUDTRAIL):
+            months.update(f"{p.parent.name}-{p.name}" for p in region_dir.glob("*/*") if p.is_dir())
     return sorted(m for m in months if _MONTH.match(m))

@@ -127,7 +127,8 @@ def inventory_s3(s3_client: Any, source: str, period: Period, max_workers: int =
     One listing per account, service, region and day prefix, as the S3 sync does; log files only
     (``.json.gz``, ``.jsonl.gz``), so digests and folder markers are not counted.
     """
-    from pipeline.source.s3sync import _list_day, discover_log_prefixes, parse_s3_uri
+    from pipeline.source.s3 import parse_s3_uri
+    from pipeline.source.s3sync import discover_log_prefixes, list_day
 
     bucket, prefix = parse_s3_uri(source)
     jobs = [(tree, day) for tree in discover_log_prefixes(s3_client, bucket, prefix) for day in period.days]
@@ -136,7 +137,7 @@ def inventory_s3(s3_client: Any, source: str, period: Period, max_workers: int =
         tree, day = job
         sizes = [
             size
-            for key, size in _list_day(s3_client, bucket, f"{tree.key_prefix}{day}/")
+            for key, size in list_day(s3_client, bucket, f"{tree.key_prefix}{day}/")
             if key.endswith((".json.gz", ".jsonl.gz"))
         ]
         return _object_row(tree.account, tree.region, tree.service, day, sizes) if sizes else None
@@ -214,7 +215,7 @@ def store_runs(settings: Settings) -> pd.DataFrame:
     """Runs recorded in the findings store (for the bytes Athena actually scanned); empty if none."""
     from pipeline.findings.store import open_findings_store
 
-    location = settings["findings_store"] or str(settings.data_dir)
+    location = settings.findings_store
     if not location.startswith("s3://") and not Path(location, "runs").is_dir():
         return pd.DataFrame(columns=["detection_id", "engine", "bytes_scanned"])
     return open_findings_store(location).runs()

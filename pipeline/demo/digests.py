@@ -35,6 +35,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from pipeline.integrity.keys import PUBLIC_KEYS_FILE
+from pipeline.source.keys import (
+    CLOUDTRAIL,
+    DAY_FORMAT,
+    DIGEST,
+    DIGEST_TIME_FORMAT,
+    LOGS_ROOT,
+    digest_file_name,
+    region_prefix,
+)
 
 from .identities import HOME_REGION
 
@@ -153,11 +162,11 @@ def write_digests(out: Path, org_id: str, start_ts: int) -> int:
     """
     key = demo_private_key()
     public = key.public_key()
-    org_root = out / "AWSLogs" / org_id
+    org_root = out / LOGS_ROOT / org_id
     hours: dict[tuple[str, str], dict[int, list[Path]]] = defaultdict(lambda: defaultdict(list))
     last = start_ts
     for account_dir in sorted(p for p in org_root.iterdir() if p.is_dir()):
-        trail_dir = account_dir / "CloudTrail"
+        trail_dir = account_dir / CLOUDTRAIL
         if not trail_dir.is_dir():
             continue
         for region_dir in sorted(p for p in trail_dir.iterdir() if p.is_dir()):
@@ -178,11 +187,9 @@ def write_digests(out: Path, org_id: str, start_ts: int) -> int:
             entries = [_entry(out, p) for p in by_hour.get(hour, [])]
             end = hour + HOUR
             t = time.gmtime(end)
-            digest_key = (
-                f"AWSLogs/{org_id}/{account}/CloudTrail-Digest/{region}/{time.strftime('%Y/%m/%d', t)}/"
-                f"{account}_CloudTrail-Digest_{region}_{DEMO_TRAIL}_{HOME_REGION}_"
-                f"{time.strftime('%Y%m%dT%H%M%SZ', t)}.json.gz"
-            )
+            stamp, day = time.strftime(DIGEST_TIME_FORMAT, t), time.strftime(DAY_FORMAT, t)
+            name = digest_file_name(account, region, DEMO_TRAIL, HOME_REGION, stamp)
+            digest_key = f"{region_prefix(DIGEST, account, region, org_id)}{day}/{name}"
             oldest = [e.oldest for e in entries if e.oldest]
             newest = [e.newest for e in entries if e.newest]
             doc: dict[str, Any] = {

@@ -18,6 +18,7 @@ from pipeline.demo.scenarios.s3 import s3_scenarios
 from pipeline.demo.scenarios.signin import login_scenarios, root_scenarios
 from pipeline.demo.scenarios.story import credential_theft_story
 from pipeline.demo.scenarios.tampering import cloudtrail_scenarios, guardduty_scenarios
+from pipeline.source.keys import LOGS_ROOT
 
 from .background import Background
 from .digests import write_digests
@@ -49,7 +50,7 @@ def _stream(seed: int, name: str) -> random.Random:
 
 def _prepare(out: Path) -> None:
     """Empty ``out`` of a previous demo, but never delete a folder this generator did not make."""
-    logs = out / "AWSLogs"
+    logs = out / LOGS_ROOT
     if logs.exists():
         if not (out / MARKER).exists():
             raise FileExistsError(
@@ -135,7 +136,7 @@ def generate_demo(
         guardduty_findings=len(findings),
         guardduty_files=gd_files,
         guardduty_export_account=org.security.id,
-        cloudtrail_prefix=f"AWSLogs/{org.id}",
+        cloudtrail_prefix=f"{LOGS_ROOT}/{org.id}",
         labels=book.labels + gd_labels,
     )
     manifest.write(out / "manifest.json")

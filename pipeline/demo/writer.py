@@ -21,6 +21,15 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+from pipeline.source.keys import (
+    CLOUDTRAIL,
+    DAY_FORMAT,
+    GUARDDUTY,
+    LOG_TIME_FORMAT,
+    cloudtrail_file_name,
+    region_prefix,
+)
+
 from .records import Ids
 
 WINDOW = 1800  # seconds of deliveries batched into one file per account and region
@@ -82,23 +91,12 @@ class CloudTrailWriter:
         self.max_delivery = max(self.max_delivery, stamp)
         account, region, _ = key
         t = time.gmtime(stamp)
-        folder = (
-            self.out
-            / "AWSLogs"
-            / self.org_id
-            / account
-            / "CloudTrail"
-            / region
-            / f"{t.tm_year:04d}"
-            / f"{t.tm_mon:02d}"
-            / f"{t.tm_mday:02d}"
-        )
+        day = time.strftime(DAY_FORMAT, t)
+        folder = self.out / region_prefix(CLOUDTRAIL, account, region, self.org_id) / day
         if folder not in self.made_dirs:
             folder.mkdir(parents=True, exist_ok=True)
             self.made_dirs.add(folder)
-        name = (
-            f"{account}_CloudTrail_{region}_{time.strftime('%Y%m%dT%H%MZ', t)}_{self.ids.alnum(16)}.json.gz"
-        )
+        name = cloudtrail_file_name(account, region, time.strftime(LOG_TIME_FORMAT, t), self.ids.alnum(16))
         data = _DUMPS({"Records": [rec for _, rec in items]}).encode()
         self.pending.append(self.pool.submit(_put, folder / name, data))
         while len(self.pending) > 16:
@@ -125,16 +123,7 @@ def write_guardduty(
         groups.setdefault((fd["region"], exported // 300 * 300 + 299), []).append(fd)
     for (region, stamp), batch in sorted(groups.items(), key=itemgetter(0)):
         t = time.gmtime(stamp)
-        folder = (
-            out
-            / "AWSLogs"
-            / export_account
-            / "GuardDuty"
-            / region
-            / f"{t.tm_year:04d}"
-            / f"{t.tm_mon:02d}"
-            / f"{t.tm_mday:02d}"
-        )
+        folder = out / region_prefix(GUARDDUTY, export_account, region) / time.strftime(DAY_FORMAT, t)
         folder.mkdir(parents=True, exist_ok=True)
         data = "".join(_DUMPS(fd) + "\n" for fd in batch).encode()
         _put(folder / f"{ids.uuid()}.jsonl.gz", data)

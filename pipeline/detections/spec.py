@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from pipeline.errors import UsageError
 from pipeline.findings.severity import SEVERITIES
 from pipeline.paths import DETECTIONS_DIR
 
@@ -37,7 +38,7 @@ REQUIRED_KEYS = (
 _HEADER = re.compile(r"^\s*/\*(.*?)\*/", re.DOTALL)
 
 
-class DetectionError(ValueError):
+class DetectionError(UsageError):
     """A detection file whose metadata or query is incomplete; the message names the file."""
 
 

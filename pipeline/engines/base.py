@@ -7,8 +7,10 @@ from typing import Protocol
 
 import pandas as pd
 
+from pipeline.errors import RunError
 
-class EngineError(RuntimeError):
+
+class EngineError(RunError):
     """A query the engine refused or could not finish; the message says which and why."""
 
 

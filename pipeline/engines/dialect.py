@@ -24,6 +24,8 @@ from sqlglot.errors import OptimizeError
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 
+from pipeline.errors import UsageError
+
 Schema = dict[str, dict[str, str]]
 
 # Athena runs every query in UTC; DuckDB uses the machine's zone for TIMESTAMPTZ -> DATE/hour/strftime.
@@ -34,7 +36,7 @@ _INT_TEXT = "[+-]?[0-9]+"  # what Java's Long.parseLong (Trino's VARCHAR -> BIGI
 _VARCHAR = exp.DataType.build("varchar")
 
 
-class UnsupportedConstructError(ValueError):
+class UnsupportedConstructError(UsageError):
     """The query uses a construct that the DuckDB translation cannot run faithfully."""
 
 

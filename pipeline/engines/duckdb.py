@@ -19,11 +19,10 @@ from pathlib import Path
 import duckdb
 
 from pipeline.catalog.duckdb_views import empty_scan_sql, parquet_scan_sql
-from pipeline.catalog.specs import LOGICAL_TABLES, TableSpec, load_specs
+from pipeline.catalog.specs import LAKE_FOLDERS, LOGICAL_TABLES, TableSpec, load_specs
 from pipeline.engines.base import EngineError, QueryResult
 from pipeline.engines.dialect import configure_connection, to_duckdb
 
-LAKE_FOLDERS = {"cloudtrail": "cloudtrail", "guardduty": "guardduty"}
 _WINDOW_LITERAL = re.compile(r"'(\d{4}/\d{2}/\d{2}|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})'")
 _PLACEHOLDER = re.compile(r"__tgw(\d+)__")
 

@@ -31,7 +31,8 @@ from sqlglot import exp
 from pipeline.catalog.athena import CatalogSettings, table_location
 from pipeline.catalog.specs import TableSpec
 from pipeline.engines.base import EngineError
-from pipeline.source.s3sync import normalise_day, parse_s3_uri
+from pipeline.source.s3 import list_objects, parse_s3_uri
+from pipeline.source.s3sync import normalise_day
 
 _UNITS = {"": 1, "b": 1}
 _UNITS.update({f"{p}b": 1000 ** (i + 1) for i, p in enumerate("kmgtp")})  # SI, as AWS prices them
@@ -116,13 +117,8 @@ def _partition_prefixes(settings: CatalogSettings, spec: TableSpec, days: list[s
 
 def _list_prefix(s3_client: Any, bucket: str, prefix: str) -> tuple[int, int]:
     """(objects, bytes) under one prefix; zero-byte ``folder/`` markers are not data."""
-    objects = total = 0
-    for page in s3_client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for obj in page.get("Contents", []):
-            if not obj["Key"].endswith("/"):
-                objects += 1
-                total += int(obj["Size"])
-    return objects, total
+    sizes = [obj.size for obj in list_objects(s3_client, bucket, prefix)]
+    return len(sizes), sum(sizes)
 
 
 class ListingCache:

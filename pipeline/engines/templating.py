@@ -21,6 +21,7 @@ from typing import Any
 import jinja2
 
 from pipeline import times
+from pipeline.errors import UsageError
 from pipeline.paths import QUERIES_DIR
 
 MAX_DAY_LIST = 62  # longer windows name their day partitions as a range
@@ -31,7 +32,7 @@ class Sql(str):
     """A fragment of SQL that our own code built; emitted verbatim by the template."""
 
 
-class TemplateError(ValueError):
+class TemplateError(UsageError):
     """A query template that cannot be rendered; the message names the template."""
 
 

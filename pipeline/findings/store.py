@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
 from pipeline.findings.model import Finding
-from pipeline.source.s3sync import parse_s3_uri
+from pipeline.source.s3 import list_objects, parse_s3_uri
 
 _STR, _INT, _LIST = pa.string(), pa.int64(), pa.list_(pa.string())
 FINDING_FIELDS = pa.schema([
@@ -198,10 +198,8 @@ class _S3Parts:
         return True
 
     def list(self, top: str) -> list[str]:
-        paginator = self.s3.get_paginator("list_objects_v2")
-        keys = [obj["Key"][len(self.prefix):]
-                for page in paginator.paginate(Bucket=self.bucket, Prefix=f"{self.prefix}{top}/")
-                for obj in page.get("Contents", [])]
+        listed = list_objects(self.s3, self.bucket, f"{self.prefix}{top}/")
+        keys = [obj.key[len(self.prefix):] for obj in listed]
         return sorted(k for k in keys if _run_id(k))
 
     def get_many(self, rels: list[str]) -> list[bytes]:

@@ -20,19 +20,18 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from pipeline.config import ConfigError
+from pipeline.errors import TrailguardError
 from pipeline.findings.model import Finding
 from pipeline.findings.store import RunMetadata
 from pipeline.integrity.findings import DETECTION_ID, has_digests, public_keys_for, report_findings
 from pipeline.integrity.validate import validate
 from pipeline.runs.schedule import Schedule
 from pipeline.runs.scheduler import DetectionTick, Runner, TickReport
-from pipeline.runs.state import LockHeld, StateConflict
-from pipeline.sinks.base import SinkError
+from pipeline.runs.state import LockHeld
 from pipeline.times import iso_z, parse_optional
 
 SETTLE = timedelta(hours=2)  # validate only hours whose digests have had time to arrive everywhere
-ERRORS = (ConfigError, OSError, ValueError, ClientError, BotoCoreError, StateConflict, SinkError)
+ERRORS = (TrailguardError, OSError, ValueError, ClientError, BotoCoreError)  # a digest can fail in many ways
 
 
 @dataclass

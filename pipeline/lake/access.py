@@ -15,6 +15,7 @@ from pipeline.catalog.specs import load_specs
 from pipeline.config import ConfigError, Settings
 from pipeline.engines.base import Engine
 from pipeline.lake.ingest import IngestReport, ingest_table
+from pipeline.source.s3 import uri_slug
 
 Progress = Callable[[str, int, int], None]
 
@@ -22,7 +23,7 @@ Progress = Callable[[str, int, int], None]
 def lake_for(settings: Settings, source: str) -> Path:
     """Each source gets its own lake under the data directory, so two sources never mix."""
     if source.startswith("s3://"):
-        slug = source.removeprefix("s3://").strip("/").replace("/", "_")
+        slug = uri_slug(source)
     else:
         slug = Path(source).resolve().name or "root"
         source = str(Path(source).resolve())
@@ -39,7 +40,7 @@ def local_root(
 
         from pipeline.source.s3sync import sync_source
 
-        dest = settings.data_dir / "s3cache" / source.removeprefix("s3://").strip("/").replace("/", "_")
+        dest = settings.data_dir / "s3cache" / uri_slug(source)
         try:
             sync_source(
                 source,

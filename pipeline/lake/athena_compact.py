@@ -34,7 +34,7 @@ from pipeline.catalog.athena import CatalogSettings, table_location
 from pipeline.catalog.specs import LOGICAL_TABLES, TableSpec, load_specs
 from pipeline.engines.base import EngineError
 from pipeline.engines.templating import QUERIES_DIR, RenderContext, render
-from pipeline.source.s3sync import parse_s3_uri
+from pipeline.source.s3 import list_objects, parse_s3_uri
 
 TEMPLATE = QUERIES_DIR / "maintenance" / "compact_cloudtrail_day.sql"
 MARKERS = "_trailguard/compacted"
@@ -81,10 +81,7 @@ def render_compaction(day: date, raw_table: str, staging_uri: str, spec: TableSp
 
 
 def _keys(s3: Any, bucket: str, prefix: str) -> list[str]:
-    keys: list[str] = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        keys.extend(o["Key"] for o in page.get("Contents", []))
-    return keys
+    return [obj.key for obj in list_objects(s3, bucket, prefix)]
 
 
 def _delete(s3: Any, bucket: str, keys: list[str]) -> None:

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.catalog.duckdb_views import raw_scan_sql
-from pipeline.catalog.specs import TableSpec
+from pipeline.catalog.specs import LAKE_FOLDERS, RAW_TO_LOGICAL, TableSpec
 from pipeline.lake.normalize import NO_FIELDS, NormalizeReport, normalize_records
 from pipeline.lake.parts import READ_ERRORS, compact_partition, copy_to_parquet
 from pipeline.lake.report import IngestReport, SkipLedger
@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 SOURCE_FILE_COLUMN = "_source_file"
-LAKE_TABLE_FOLDERS = {"cloudtrail": "cloudtrail", "guardduty_findings": "guardduty"}
 
 
 def _subdirs(path: Path) -> list[Path]:
@@ -170,7 +169,8 @@ class CloudTrailIngester:
     """Writes one Parquet part per partition and batch of new files."""
 
     def __init__(self, spec: TableSpec, lake: Path, con: duckdb.DuckDBPyConnection, report: IngestReport):
-        self.spec, self.lake_table, self.con, self.report = spec, lake / "cloudtrail", con, report
+        self.spec, self.con, self.report = spec, con, report
+        self.lake_table = lake / LAKE_FOLDERS["cloudtrail"]
 
     def ingest_partition(self, partition: tuple[str, ...], files: list[Path]) -> list[Path]:
         """Ingest ``files``; returns the files now accounted for (ingested, empty or skipped)."""
@@ -305,7 +305,7 @@ def _guardduty_partition(
         return
     fields = [pa.field(c.name, pa.float64() if c.type == "double" else pa.string()) for c in spec.columns]
     schema = pa.schema([*fields, pa.field(SOURCE_FILE_COLUMN, pa.string())])
-    out = _part_path(lake / "guardduty", partition, files)
+    out = _part_path(lake / LAKE_FOLDERS["guardduty"], partition, files)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".parquet.tmp")
     pq.write_table(pa.Table.from_pylist(rows, schema=schema), tmp, compression="zstd")
@@ -365,7 +365,7 @@ def ingest_table(
 
     def commit(partition: tuple[str, ...], files: list[Path], skipped_before: int) -> None:
         nonlocal done
-        compact_partition(lake / LAKE_TABLE_FOLDERS[spec.name] / Path(*partition), con)
+        compact_partition(lake / LAKE_FOLDERS[RAW_TO_LOGICAL[spec.name]] / Path(*partition), con)
         state.add(files)
         state.save()
         if len(report.skipped_files) > skipped_before:

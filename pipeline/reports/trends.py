@@ -24,7 +24,7 @@ ENTITY_KINDS = ("principal", "source_ip", "region", "user_agent")
 
 
 def findings_store_location(settings: Settings) -> str:
-    return settings["findings_store"] or str(settings.data_dir)
+    return settings.findings_store
 
 
 def load_findings(

@@ -8,6 +8,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from pipeline.source.keys import CLOUDTRAIL, local_region_dirs
 from pipeline.times import parse_iso
 
 WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -46,7 +47,7 @@ def latest_log_time(root: Path, sample: int = 20) -> datetime | None:
     burst), so the newest folder alone would open an empty week after a Sunday: the records of
     the ``sample`` most recently delivered files of the newest day folder are read instead.
     """
-    region_dirs = [*root.glob("AWSLogs/*/CloudTrail/*"), *root.glob("AWSLogs/o-*/*/CloudTrail/*")]
+    region_dirs = list(local_region_dirs(root, CLOUDTRAIL))
     days = {
         day_dir.relative_to(region_dir).as_posix()
         for region_dir in region_dirs

@@ -12,12 +12,14 @@ from datetime import datetime, timedelta
 
 from croniter import croniter
 
+from pipeline.errors import UsageError
+
 _RATE = re.compile(r"^(\d+)([mhd])$")
 _CRON = re.compile(r"^cron\((.+)\)$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
 
-class ScheduleError(ValueError):
+class ScheduleError(UsageError):
     """A schedule that is neither a rate nor a valid cron expression."""
 
 

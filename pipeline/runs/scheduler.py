@@ -30,13 +30,14 @@ from pipeline.config import Settings
 from pipeline.detections.results import rows_to_findings
 from pipeline.detections.run import render_detection
 from pipeline.detections.spec import Detection, load_detections
-from pipeline.engines.base import Engine, EngineError
+from pipeline.engines.base import Engine
 from pipeline.engines.templating import partition_days
+from pipeline.errors import RunError
 from pipeline.findings.model import Finding
 from pipeline.findings.store import FindingsStore, RunMetadata
 from pipeline.runs.schedule import Schedule
-from pipeline.runs.state import DetectionState, LockHeld, StateConflict, StateStore
-from pipeline.sinks.base import Delivery, Sink, SinkError, make_delivery
+from pipeline.runs.state import DetectionState, LockHeld, StateStore
+from pipeline.sinks.base import Delivery, Sink, make_delivery
 from pipeline.times import iso_z, parse_optional
 
 
@@ -169,7 +170,7 @@ class Runner:
                     self._run_detection(detection, schedule, now, outcome)
             except LockHeld as exc:
                 outcome.skipped = str(exc)
-            except (StateConflict, SinkError, EngineError) as exc:
+            except RunError as exc:
                 outcome.error = str(exc)
             report.ran.append(outcome)
         for job in self.jobs:

@@ -28,7 +28,8 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from pipeline.source.s3sync import parse_s3_uri
+from pipeline.errors import RunError
+from pipeline.source.s3 import parse_s3_uri
 
 FORMAT = 1
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,199}")
@@ -38,11 +39,11 @@ _CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "NoSuchKe
 _CONFLICT_STATUS = {409, 412}
 
 
-class StateConflict(RuntimeError):
+class StateConflict(RunError):
     """Someone else saved this detection's state since we loaded it; reload and redo the tick."""
 
 
-class LockHeld(RuntimeError):
+class LockHeld(RunError):
     """Another runner holds the detection's lock; the message names the detection and the holder."""
 
 

@@ -14,11 +14,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from pipeline.errors import RunError
 from pipeline.findings.model import Finding
 from pipeline.findings.severity import severity_rank
 
 
-class SinkError(RuntimeError):
+class SinkError(RunError):
     """Delivery failed after the sink's own retries; the message names the sink, never a secret.
 
     ``delivered`` lists the delivery ids that did reach a non-idempotent sink before the failure,

@@ -16,10 +16,12 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from pipeline.source.s3sync import discover_log_prefixes, parse_s3_uri
+from pipeline.source.keys import CLOUDTRAIL, DIGEST, LOGS_ROOT, account_prefix, local_account_dirs
+from pipeline.source.s3 import list_objects, parse_s3_uri
+from pipeline.source.s3sync import discover_log_prefixes
 
 SIGNATURE_SUFFIX = ".sig"
-SERVICES = ("CloudTrail", "CloudTrail-Digest")
+SERVICES = (CLOUDTRAIL, DIGEST)
 
 
 @dataclass(frozen=True)
@@ -56,20 +58,14 @@ class LocalStore:
 
     def trees(self) -> list[Tree]:
         found: set[Tree] = set()
-        for child in _subdirs(self.root / "AWSLogs"):
-            accounts = _subdirs(child) if child.name.startswith("o-") else [child]
-            for account_dir in accounts:
-                prefix = account_dir.relative_to(self.root).as_posix() + "/"
-                for service in SERVICES:
-                    found |= {Tree(account_dir.name, r.name, prefix) for r in _subdirs(account_dir / service)}
+        for account_dir, org_id in local_account_dirs(self.root):
+            prefix = account_prefix(account_dir.name, org_id)
+            for service in SERVICES:
+                found |= {Tree(account_dir.name, r.name, prefix) for r in _subdirs(account_dir / service)}
         return sorted(found, key=lambda t: (t.account_prefix, t.region))
 
     def has_digests(self) -> bool:
-        for child in _subdirs(self.root / "AWSLogs"):
-            accounts = _subdirs(child) if child.name.startswith("o-") else [child]
-            if any((account_dir / "CloudTrail-Digest").is_dir() for account_dir in accounts):
-                return True
-        return False
+        return any((account_dir / DIGEST).is_dir() for account_dir, _ in local_account_dirs(self.root))
 
     def list_keys(self, prefix: str) -> list[str]:
         folder = self.root / prefix
@@ -91,7 +87,7 @@ class LocalStore:
 
     def key_for(self, bucket: str | None, s3_object: str) -> str | None:
         """A digest names bucket keys; the folder mirrors the bucket from ``AWSLogs/`` down."""
-        index = s3_object.find("AWSLogs/")
+        index = s3_object.find(f"{LOGS_ROOT}/")
         return s3_object[index:] if index >= 0 else None
 
     def name(self, key: str) -> str:
@@ -117,12 +113,7 @@ class S3Store:
         return bool(discover_log_prefixes(self.client, self.bucket, self.prefix, services=SERVICES[1:]))
 
     def list_keys(self, prefix: str) -> list[str]:
-        paginator = self.client.get_paginator("list_objects_v2")
-        return sorted(
-            obj["Key"]
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/")
-            for obj in page.get("Contents", [])
-        )
+        return sorted(obj.key for obj in list_objects(self.client, self.bucket, prefix, delimiter="/"))
 
     def read(self, key: str) -> bytes | None:
         try:

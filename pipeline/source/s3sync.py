@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.source.keys import EVENT_SERVICES, LOGS_ROOT, ORG_DIR
+from pipeline.source.s3 import common_prefixes, list_objects, parse_s3_uri  # noqa: F401 - parse_s3_uri re-exported
+
 # The two trees the tables read. CloudTrail-Digest/ (integrity digests) and CloudTrail-Insight/
 # sit beside CloudTrail/ under each account and are not event data.
-SERVICES = ("CloudTrail", "GuardDuty")
-_ORG_DIR = re.compile(r"^o-[a-z0-9]+$")  # organization ids: "o-" + lower-case letters and digits
+SERVICES = EVENT_SERVICES
 _DAY = re.compile(r"^(\d{4})[/-](\d{2})[/-](\d{2})$")
 
 ProgressCallback = Callable[[int, int], None]
@@ -54,31 +56,12 @@ class SyncReport:
     bytes_downloaded: int = 0
 
 
-def parse_s3_uri(uri: str) -> tuple[str, str]:
-    """``s3://bucket/some/prefix`` -> ``("bucket", "some/prefix/")``; prefix is ``""`` or ends in ``/``."""
-    if not isinstance(uri, str) or not uri.startswith("s3://"):
-        raise ValueError(f"not an S3 URI: {uri!r} (expected s3://bucket[/prefix])")
-    bucket, _, prefix = uri[len("s3://"):].partition("/")
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._\-]{2,254}", bucket):  # legacy names allow A-Z and _
-        raise ValueError(f"not an S3 URI: {uri!r} (bucket name {bucket!r} is not valid)")
-    prefix = prefix.strip("/")
-    return bucket, (prefix + "/" if prefix else "")
-
-
 def normalise_day(day: str) -> str:
     """Accept ``2024/05/01`` (partition form) or ``2024-05-01``; return the key form ``2024/05/01``."""
     match = _DAY.match(day.strip())
     if not match:
         raise ValueError(f"not a day: {day!r} (expected YYYY/MM/DD or YYYY-MM-DD)")
     return "/".join(match.groups())
-
-
-def _common_prefixes(s3_client: Any, bucket: str, prefix: str) -> Iterator[str]:
-    """The next path segment below ``prefix`` (one level, via Delimiter), without the trailing slash."""
-    paginator = s3_client.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
-        for entry in page.get("CommonPrefixes", []):
-            yield entry["Prefix"][len(prefix):].rstrip("/")
 
 
 def discover_log_prefixes(s3_client: Any, bucket: str, prefix: str = "",
@@ -89,32 +72,30 @@ def discover_log_prefixes(s3_client: Any, bucket: str, prefix: str = "",
     shows up here the day it does (``projection_drift`` relies on that to warn about it).
     """
     wanted = set(services)
-    root = f"{prefix}AWSLogs/"
+    root = f"{prefix}{LOGS_ROOT}/"
     account_dirs: list[tuple[str, str | None]] = []  # (key prefix of the account, org id)
-    for name in _common_prefixes(s3_client, bucket, root):
-        if _ORG_DIR.match(name):
+    for name in common_prefixes(s3_client, bucket, root):
+        if ORG_DIR.match(name):
             account_dirs += [(f"{root}{name}/{acct}/", name)
-                             for acct in _common_prefixes(s3_client, bucket, f"{root}{name}/")]
+                             for acct in common_prefixes(s3_client, bucket, f"{root}{name}/")]
         else:
             account_dirs.append((f"{root}{name}/", None))
     found: list[LogPrefix] = []
     for account_prefix, org_id in account_dirs:
         account = account_prefix.rstrip("/").rsplit("/", 1)[-1]
-        for service in _common_prefixes(s3_client, bucket, account_prefix):
+        for service in common_prefixes(s3_client, bucket, account_prefix):
             if service not in wanted:
                 continue
             service_prefix = f"{account_prefix}{service}/"
             found += [LogPrefix(account=account, service=service, region=region,
                                 key_prefix=f"{service_prefix}{region}/", org_id=org_id)
-                      for region in _common_prefixes(s3_client, bucket, service_prefix)]
+                      for region in common_prefixes(s3_client, bucket, service_prefix)]
     return sorted(found, key=lambda p: p.key_prefix)
 
 
-def _list_day(s3_client: Any, bucket: str, day_prefix: str) -> list[tuple[str, int]]:
-    paginator = s3_client.get_paginator("list_objects_v2")
-    return [(obj["Key"], int(obj["Size"]))
-            for page in paginator.paginate(Bucket=bucket, Prefix=day_prefix)
-            for obj in page.get("Contents", []) if not obj["Key"].endswith("/")]
+def list_day(s3_client: Any, bucket: str, day_prefix: str) -> list[tuple[str, int]]:
+    """(key, size) of every object in one account/region/day folder."""
+    return [(obj.key, obj.size) for obj in list_objects(s3_client, bucket, day_prefix)]
 
 
 def _local_path(dest: Path, prefix: str, key: str) -> Path:
@@ -153,7 +134,7 @@ def sync_source(uri: str, dest: Path, days: list[str], s3_client: Any,
     report.prefixes = len(trees)
     day_prefixes = [f"{tree.key_prefix}{day}/" for tree in trees for day in wanted_days]
     with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
-        listed = [obj for objs in pool.map(lambda p: _list_day(s3_client, bucket, p), day_prefixes)
+        listed = [obj for objs in pool.map(lambda p: list_day(s3_client, bucket, p), day_prefixes)
                   for obj in objs]
         report.listed = len(listed)
         report.bytes_listed = sum(size for _, size in listed)

@@ -16,6 +16,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pipeline.source.keys import (
+    CLOUDTRAIL,
+    GUARDDUTY,
+    LOG_TIME_FORMAT,
+    cloudtrail_file_name,
+    day_folder,
+    region_prefix,
+)
 from pipeline.times import parse_iso
 
 DEFAULT_ACCOUNT = "111111111111"
@@ -47,10 +55,8 @@ def write_cloudtrail(
     for (account, region, batch), batch_records in sorted(batches.items(), key=lambda kv: kv[0]):
         body = json.dumps({"Records": batch_records})
         suffix = hashlib.sha1(body.encode()).hexdigest()[:16]
-        folder = (
-            root / "AWSLogs" / (org_id or "") / account / "CloudTrail" / region / batch.strftime("%Y/%m/%d")
-        )
-        name = f"{account}_CloudTrail_{region}_{batch.strftime('%Y%m%dT%H%MZ')}_{suffix}.json.gz"
+        folder = root / region_prefix(CLOUDTRAIL, account, region, org_id) / day_folder(batch)
+        name = cloudtrail_file_name(account, region, batch.strftime(LOG_TIME_FORMAT), suffix)
         _write_gzip_json(folder / name, body)
         written.append(folder / name)
     return written
@@ -66,14 +72,14 @@ def write_guardduty(
         key = (
             finding.get("accountId") or DEFAULT_ACCOUNT,
             finding.get("region") or DEFAULT_REGION,
-            exported.strftime("%Y/%m/%d"),
+            day_folder(exported),
         )
         batches[key].append(finding)
     written = []
     for (account, region, day), items in sorted(batches.items()):
         body = "\n".join(json.dumps(f) for f in items) + "\n"
         name = hashlib.sha1(body.encode()).hexdigest()[:32] + ".jsonl.gz"
-        path = root / "AWSLogs" / account / "GuardDuty" / region / day / name
+        path = root / region_prefix(GUARDDUTY, account, region) / day / name
         _write_gzip_json(path, body)
         written.append(path)
     return written
