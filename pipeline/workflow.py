@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.config import ConfigError, Settings
 from pipeline.detections.run import DetectionRun, RunResult, run_detections
@@ -19,6 +20,11 @@ from pipeline.engines.templating import partition_days
 from pipeline.lake.access import Progress, ingest, lake_for, local_root, open_engine
 from pipeline.lake.ingest import IngestReport
 from pipeline.times import iso_z, utcnow
+
+if TYPE_CHECKING:
+    from pipeline.detections.scan_guard import ScanGuard
+    from pipeline.findings.model import Finding
+    from pipeline.runs.scheduler import Runner
 
 __all__ = ["DetectOutcome", "detect", "ingest", "lake_for", "local_root", "make_runner",
            "open_engine", "record_findings", "scan_guard"]
@@ -32,7 +38,7 @@ class DetectOutcome:
     engine: str = "duckdb"
 
     @property
-    def findings(self):  # noqa: ANN201 - list[Finding], kept short for notebooks
+    def findings(self) -> list[Finding]:
         return self.result.findings
 
 
@@ -66,7 +72,7 @@ def detect(
     return DetectOutcome(result, reports)
 
 
-def scan_guard(settings: Settings):  # noqa: ANN201 - ScanGuard
+def scan_guard(settings: Settings) -> ScanGuard:
     """The Athena scan budget check, with clients from the usual boto3 chain."""
     import boto3
 
@@ -78,7 +84,9 @@ def scan_guard(settings: Settings):  # noqa: ANN201 - ScanGuard
     )
 
 
-def make_runner(settings: Settings, source: str, output: Path | None = None, state: str | None = None):  # noqa: ANN201
+def make_runner(
+    settings: Settings, source: str, output: Path | None = None, state: str | None = None
+) -> Runner:
     """A scheduler :class:`~pipeline.runs.scheduler.Runner` wired from configuration.
 
     Local sources are ingested day by day as windows need them (new and late files included);

@@ -22,7 +22,7 @@ import pandas as pd
 from pipeline.config import ConfigError, Settings
 from pipeline.cost.lines import PIPELINE, Line, line
 from pipeline.cost.period import PROJECTION_DAYS
-from pipeline.cost.prices import PriceBook
+from pipeline.cost.prices import S3_STORAGE_ITEMS, PriceBook
 from pipeline.cost.volumes import CostInputs
 from pipeline.detections.spec import Detection, load_detections
 from pipeline.engines.templating import partition_days
@@ -175,17 +175,7 @@ def storage_lines(inputs: CostInputs, settings: Settings, prices: PriceBook) -> 
     pairs = inputs.objects.groupby(["account_id", "region"])[
         ["objects", "bytes", "small_objects", "small_bytes"]
     ].sum()
-    quantities: dict[str, dict[tuple[str, str], float]] = {
-        k: {}
-        for k in (
-            "s3.standard",
-            "s3.standard_ia",
-            "s3.glacier",
-            "s3.put_requests",
-            "s3.transition_ia",
-            "s3.transition_glacier",
-        )
-    }
+    quantities: dict[str, dict[tuple[str, str], float]] = {k: {} for k in S3_STORAGE_ITEMS}
     for (account, source_region), row in pairs.iterrows():
         objects, small_objects = row["objects"] * factor, row["small_objects"] * factor
         large_bytes, small_bytes = (row["bytes"] - row["small_bytes"]) * factor, row["small_bytes"] * factor

@@ -19,6 +19,15 @@ from pipeline.cost.tiers import Tier, tiered_cost
 
 PRICES_DIR = Path(__file__).resolve().parent / "prices"
 BASES = ("issue", "aws-page", "knowledge")
+# The S3 dimensions of keeping the logs (storage classes, requests, lifecycle transitions).
+S3_STORAGE_ITEMS = (
+    "s3.standard",
+    "s3.standard_ia",
+    "s3.glacier",
+    "s3.put_requests",
+    "s3.transition_ia",
+    "s3.transition_glacier",
+)
 REQUIRED_ITEMS = (
     "guardduty.management_events",
     "guardduty.s3_data_events",
@@ -33,12 +42,7 @@ REQUIRED_ITEMS = (
     "cloudtrail.management_copies",
     "cloudtrail.data_events",
     "athena.scanned",
-    "s3.standard",
-    "s3.standard_ia",
-    "s3.glacier",
-    "s3.put_requests",
-    "s3.transition_ia",
-    "s3.transition_glacier",
+    *S3_STORAGE_ITEMS,
     "kms.keys",
     "kms.requests",
 )

@@ -10,12 +10,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.catalog.specs import load_specs
 from pipeline.config import ConfigError, Settings
 from pipeline.engines.base import Engine
 from pipeline.lake.ingest import IngestReport, ingest_table
 from pipeline.source.s3 import uri_slug
+
+if TYPE_CHECKING:
+    from pipeline.engines.athena import CompactedDays
 
 Progress = Callable[[str, int, int], None]
 
@@ -89,7 +93,7 @@ def open_engine(settings: Settings, lake: Path | None = None) -> Engine:
     )
 
 
-def _compacted_days(settings: Settings):  # noqa: ANN202 - CompactedDays | None
+def _compacted_days(settings: Settings) -> CompactedDays | None:
     """Which days Athena may read from the Parquet table (markers under ``[catalog] lake_uri``)."""
     if not settings["catalog"].get("lake_uri"):
         return None

@@ -29,6 +29,7 @@ from typing import Any
 from pipeline.config import Settings
 from pipeline.detections.results import rows_to_findings
 from pipeline.detections.run import render_detection
+from pipeline.detections.scan_guard import ScanGuard
 from pipeline.detections.spec import Detection, load_detections
 from pipeline.engines.base import Engine
 from pipeline.engines.templating import partition_days
@@ -134,7 +135,7 @@ class Runner:
         store: FindingsStore,
         prepare: Callable[[list[str]], None] | None = None,
         detections: dict[str, Detection] | None = None,
-        guard: Any = None,
+        guard: ScanGuard | None = None,
         integrity_source: str | None = None,
         jobs: list[TickJob] | None = None,
     ) -> None:
