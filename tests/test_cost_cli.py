@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -16,16 +17,16 @@ from pipeline.cli.main import app
 from pipeline.config import Settings
 from pipeline.cost.period import month_period, months_with_data
 from pipeline.cost.volumes import SMALL_OBJECT_BYTES, measure
-from pipeline.demo import generate_demo
 
 RUNNER = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder laid out as after ``trailguard demo``: ./demo, with the lake under ./.trailguard."""
+def workdir(small_org, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder laid out as after ``trailguard demo``: ./demo (a copy of the session's small_org,
+    tests/conftest.py), with the lake under ./.trailguard."""
     root = tmp_path_factory.mktemp("costdemo")
-    generate_demo(root / "demo", events=2500, days=2)
+    shutil.copytree(small_org.root, root / "demo")
     return root
 
 

@@ -1,9 +1,9 @@
 """Tests for the synthetic demo generator (pipeline.demo).
 
-A small demo (20k events, 3 days) is generated once per module. Besides shape and layout checks,
-a plain-Python reading of DETECTIONS.md is run over every record and compared with the manifest's
-labels: each label must hold, and every firing must be explained by a label, which also proves
-that unlabelled background traffic fires nothing.
+Most tests read the session's ``demo_org`` (tests/conftest.py: 40k events over two weeks).
+Besides shape and layout checks, a plain-Python reading of DETECTIONS.md is run over every record
+and compared with the manifest's labels: each label must hold, and every firing must be explained
+by a label, which also proves that unlabelled background traffic fires nothing.
 """
 
 from __future__ import annotations
@@ -16,15 +16,16 @@ import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pipeline.demo import CATALOGUE_IDS, DemoManifest, generate_demo, guardduty_severity
+from tests.helpers import DEMO_ORG, ORG_START, SMALL_ORG
 
-EVENTS, DAYS = 20_000, 3
+EVENTS = DEMO_ORG["events"]
 CT_KEY = re.compile(
     r"AWSLogs/(o-[a-z0-9]{10})/(\d{12})/CloudTrail/([a-z]{2}-[a-z]+-\d)/(\d{4})/(\d{2})/(\d{2})/"
     r"\2_CloudTrail_\3_(\d{8}T\d{4}Z)_[A-Za-z0-9]{16}\.json\.gz"
@@ -100,15 +101,11 @@ class Demo:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
-    root = tmp_path_factory.mktemp("demo")
-    calls: list[tuple[int, int]] = []
-    manifest = generate_demo(
-        root, events=EVENTS, days=DAYS, progress=lambda done, total: calls.append((done, total))
-    )
+def demo(demo_org: Any) -> Demo:
+    calls = demo_org.progress  # generate_demo's progress(done, total) calls, in order
     assert calls and calls[-1] == (EVENTS, EVENTS)
     assert all(a[0] <= b[0] for a, b in zip(calls, calls[1:], strict=False))
-    return Demo(root, manifest)
+    return Demo(demo_org.root, demo_org.manifest)
 
 
 def _digest(root: Path) -> dict[str, str]:
@@ -119,14 +116,13 @@ def _digest(root: Path) -> dict[str, str]:
     }
 
 
-def test_same_seed_same_bytes(tmp_path: Path) -> None:
-    generate_demo(tmp_path / "a", events=8_000, days=2, seed=3)
-    generate_demo(tmp_path / "b", events=8_000, days=2, seed=3)
-    generate_demo(tmp_path / "c", events=8_000, days=2, seed=4)
-    a, b, c = (_digest(tmp_path / x) for x in "abc")
+def test_same_seed_same_bytes(small_org: Any, tmp_path: Path) -> None:
+    generate_demo(tmp_path / "a", **SMALL_ORG)  # small_org (tests/conftest.py) is "b", made the same way
+    generate_demo(tmp_path / "c", **{**SMALL_ORG, "seed": SMALL_ORG["seed"] + 1})
+    a, b, c = _digest(tmp_path / "a"), _digest(small_org.root), _digest(tmp_path / "c")
     assert a == b
     assert a != c
-    generate_demo(tmp_path / "a", events=8_000, days=2, seed=3)  # regenerating in place replaces the old demo
+    generate_demo(tmp_path / "a", **SMALL_ORG)  # regenerating in place replaces the old demo
     assert _digest(tmp_path / "a") == a
 
 
@@ -150,7 +146,7 @@ def test_counts_and_manifest(demo: Demo) -> None:
     assert m.regions == ["us-east-1", "eu-west-1", "ap-southeast-2"]
     assert DemoManifest.load(demo.root / "manifest.json") == m
     assert m.total_events == EVENTS
-    assert m.window() == (datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 1 + DAYS, tzinfo=UTC))
+    assert m.window() == (ORG_START, ORG_START + timedelta(days=DEMO_ORG["days"]))
     ids = [r["eventID"] for _, r in demo.records]
     assert len(set(ids)) == len(ids)
     assert demo.labelled <= set(ids)

@@ -16,46 +16,10 @@ from pipeline.findings.store import (
     FINDING_FIELDS,
     FINDINGS_SCHEMA,
     RUNS_SCHEMA,
-    FindingsStore,
     RunMetadata,
     open_findings_store,
 )
-
-
-def make_finding(finding_id: str, detection_id: str = "root_login", **changes: Any) -> Finding:
-    values: dict[str, Any] = dict(
-        detection_id=detection_id, finding_id=finding_id, severity="high", title="Root console login",
-        event_ids=[f"{finding_id}-e1"], account_id="111111111111", region="eu-west-1",
-        principal="root", first_seen="2024-05-01T10:00:00Z", last_seen="2024-05-01T10:05:00Z",
-        event_count=1, source_ip="203.0.113.9", attack=["T1078"], runbook="runbooks/root.md",
-        dedup_key={"principal": "root"}, context={"user_agent": ["a", "b"], "n": 3},
-    )
-    values.update(changes)
-    return Finding(**values)
-
-
-def make_run(run_id: str, now: str = "2024-05-01T11:00:00Z", detection_id: str = "root_login",
-             **changes: Any) -> RunMetadata:
-    values: dict[str, Any] = dict(
-        run_id=run_id, detection_id=detection_id, engine="duckdb", window_start="2024-05-01T10:00:00Z",
-        window_end=now, now=now, query_id=None, bytes_scanned=None, duration_s=0.25, rows=1,
-    )
-    values.update(changes)
-    return RunMetadata(**values)
-
-
-def fill(store: FindingsStore) -> None:
-    """Three runs: r1 finds f1 and f2, r2 (another detection, another day) finds g1, r3 updates f1."""
-    store.append([make_finding("f1"), make_finding("f2", severity="low", account_id="222222222222",
-                                                   first_seen="2024-05-01T08:00:00Z",
-                                                   last_seen="2024-05-01T08:30:00Z")],
-                 make_run("r1", query_id="q-1", bytes_scanned=1024))
-    store.append([make_finding("g1", detection_id="burst", severity="CRITICAL",
-                               first_seen="2024-05-02T09:00:00Z", last_seen="2024-05-02T09:10:00Z")],
-                 make_run("r2", now="2024-05-02T10:00:00Z", detection_id="burst", engine="athena"))
-    store.append([make_finding("f1", event_ids=["f1-e1", "f1-e2"], event_count=2,
-                               last_seen="2024-05-02T10:30:00+00:00")],
-                 make_run("r3", now="2024-05-02T11:00:00Z"))
+from tests.helpers import fill, make_finding, make_run
 
 
 def test_columns_cover_every_finding_field() -> None:

@@ -1,7 +1,7 @@
 """CloudTrail log file validation (pipeline.integrity.validate) over the demo's signed digests.
 
-One small demo with digests is generated per module; each test tampers with its own copy and checks
-that exactly the expected problem is reported, named by file, and nothing else.
+The session's small_org (tests/conftest.py) has digests; each test tampers with its own copy and
+checks that exactly the expected problem is reported, named by file, and nothing else.
 """
 
 from __future__ import annotations
@@ -9,8 +9,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import shutil
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,22 +29,21 @@ from pipeline.demo.digests import (
     write_digest_file,
 )
 from pipeline.integrity.validate import ValidationReport, load_public_keys, validate
+from tests.helpers import SMALL_END, SMALL_ORG, SMALL_START
 
-START, END = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 3, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("integrity") / "demo"
-    generate_demo(root, events=5000, days=2, digests=True)
-    return root
+START, END = SMALL_START, SMALL_END
 
 
 @pytest.fixture
-def demo(pristine: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "demo"
-    shutil.copytree(pristine, copy)
-    return copy
+def pristine(small_org: Any) -> Path:
+    """The session's small_org (tests/conftest.py), with its digests: read only."""
+    return small_org.root
+
+
+@pytest.fixture
+def demo(small_org_copy: Path) -> Path:
+    """This test's own copy of small_org, to tamper with."""
+    return small_org_copy
 
 
 def run(root: Path, keys: dict[str, Any] | None = None) -> ValidationReport:
@@ -262,29 +259,25 @@ def test_on_s3_with_metadata_signatures(pristine: Path) -> None:
         ]
 
 
-def test_demo_with_digests_is_deterministic(tmp_path: Path) -> None:
+def test_demo_with_digests_is_deterministic(pristine: Path, tmp_path: Path) -> None:
     def tree(root: Path) -> dict[str, str]:
         return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
                 for p in sorted(root.rglob("*")) if p.is_file()}
 
-    generate_demo(tmp_path / "a", events=5000, days=2, seed=5, digests=True)
-    generate_demo(tmp_path / "b", events=5000, days=2, seed=5, digests=True)
+    generate_demo(tmp_path / "a", **SMALL_ORG, digests=True)  # as small_org (tests/conftest.py) was made
     a = tree(tmp_path / "a")
-    assert a == tree(tmp_path / "b")
+    assert a == tree(pristine)
     assert any("CloudTrail-Digest" in k and k.endswith(".sig") for k in a) and PUBLIC_KEYS_FILE in a
 
 
-def test_a_window_before_the_first_digest_is_no_gap_but_one_after_them_is(tmp_path):
+def test_a_window_before_the_first_digest_is_no_gap_but_one_after_them_is(small_org):
     from datetime import timedelta
 
-    from pipeline.demo import generate_demo
     from pipeline.integrity.keys import load_public_keys
-    from pipeline.integrity.validate import validate
 
-    manifest = generate_demo(tmp_path / "org", events=5_000, days=2, seed=3)
-    start, end = manifest.window()
-    keys = load_public_keys(tmp_path / "org" / "demo-public-keys.json")
-    before = validate(tmp_path / "org", start - timedelta(hours=5), start - timedelta(hours=3), keys)
+    start, end = small_org.manifest.window()
+    keys = load_public_keys(small_org.root / "demo-public-keys.json")
+    before = validate(small_org.root, start - timedelta(hours=5), start - timedelta(hours=3), keys)
     assert before.problems == [] and before.valid_digests == 0  # nothing to check, nothing wrong
-    after = validate(tmp_path / "org", end + timedelta(hours=3), end + timedelta(hours=5), keys)
+    after = validate(small_org.root, end + timedelta(hours=3), end + timedelta(hours=5), keys)
     assert not after.ok and [p.category for p in after.problems] == ["missing_digests"]

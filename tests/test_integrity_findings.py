@@ -1,14 +1,13 @@
 """log_file_tampered: integrity problems as findings, delivered once by scheduled runs, summarized.
 
-One small demo (with its digests and its delivery gap) is generated per module; each test tampers
-with its own copy. The runner here has every SQL detection disabled through configuration, so a
-tick does only the validation under test.
+The session's small_org (tests/conftest.py: with its digests and its delivery gap) is shared;
+each test tampers with its own copy. The runner here has every SQL detection disabled through
+configuration, so a tick does only the validation under test.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,7 +18,6 @@ from typer.testing import CliRunner
 
 from pipeline.cli.main import app
 from pipeline.config import ConfigError, Settings
-from pipeline.demo import generate_demo
 from pipeline.demo.digests import DEMO_BUCKET, PUBLIC_KEYS_FILE
 from pipeline.integrity.findings import (
     DETECTION_ID,
@@ -30,23 +28,16 @@ from pipeline.integrity.findings import (
 from pipeline.integrity.validate import Problem, ValidationReport
 from pipeline.paths import known_detection_ids
 from pipeline.workflow import make_runner
+from tests.helpers import SMALL_END, SMALL_START
 
-START, END = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 3, tzinfo=UTC)
+START, END = SMALL_START, SMALL_END
 NOW = datetime(2026, 11, 1, 16, 0, tzinfo=UTC)  # first tick validates 11:45-13:45, the next 12:45-14:45
 
 
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("integrity-findings") / "demo"
-    generate_demo(root, events=5000, days=2)
-    return root
-
-
 @pytest.fixture
-def demo(pristine: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "demo"
-    shutil.copytree(pristine, copy)
-    return copy
+def demo(small_org_copy: Path) -> Path:
+    """This test's own copy of the session's small_org (tests/conftest.py), to tamper with."""
+    return small_org_copy
 
 
 def settings_for(tmp: Path, **integrity) -> Settings:

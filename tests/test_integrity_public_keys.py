@@ -9,15 +9,15 @@ import json
 import boto3
 from botocore.stub import Stubber
 
-from pipeline.demo import generate_demo
 from pipeline.integrity.findings import public_keys_for
 from pipeline.integrity.keys import fetch_public_keys
 from pipeline.integrity.validate import validate
 
 
-def _listed(tmp_path):
-    manifest = generate_demo(tmp_path / "org", events=5_000, days=2, seed=4)
-    keys = json.loads((tmp_path / "org" / "demo-public-keys.json").read_text(encoding="utf-8"))
+def _listed(small_org):
+    """The session's small_org (tests/conftest.py) and its demo keys as ListPublicKeys entries."""
+    manifest = small_org.manifest
+    keys = json.loads((small_org.root / "demo-public-keys.json").read_text(encoding="utf-8"))
     start, end = manifest.window()
     entries = [
         {
@@ -31,8 +31,8 @@ def _listed(tmp_path):
     return manifest, entries
 
 
-def test_paginated_keys_verify_the_demo_digests(tmp_path):
-    manifest, entries = _listed(tmp_path)
+def test_paginated_keys_verify_the_demo_digests(small_org):
+    manifest, entries = _listed(small_org)
     start, end = manifest.window()
     client = boto3.client(
         "cloudtrail", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
@@ -52,12 +52,12 @@ def test_paginated_keys_verify_the_demo_digests(tmp_path):
         keys = fetch_public_keys(client, start, end)
         stub.assert_no_pending_responses()
     assert set(keys) == {e["Fingerprint"] for e in entries} | {"0" * 32}
-    report = validate(tmp_path / "org", start, end, keys)
+    report = validate(small_org.root, start, end, keys)
     assert report.ok and report.valid_digests > 0
 
 
-def test_an_s3_source_without_a_key_file_asks_cloudtrail(tmp_path):
-    manifest, entries = _listed(tmp_path)
+def test_an_s3_source_without_a_key_file_asks_cloudtrail(small_org):
+    manifest, entries = _listed(small_org)
     start, end = manifest.window()
     client = boto3.client(
         "cloudtrail", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"

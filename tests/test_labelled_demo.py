@@ -17,9 +17,8 @@ from collections import defaultdict
 
 import pytest
 
-from pipeline.config import Settings
-from pipeline.demo import CATALOGUE_IDS, generate_demo
-from pipeline.workflow import detect
+from pipeline.demo import CATALOGUE_IDS
+from tests.helpers import ORG_END, ORG_START
 
 # Catalogue scenarios that a newer detection reports too, by its own definition.
 NEW_ON_SCENARIOS: dict[str, set[str]] = {
@@ -30,12 +29,10 @@ NEW_ON_SCENARIOS: dict[str, set[str]] = {
 
 
 @pytest.fixture(scope="module")
-def outcome_and_manifest(tmp_path_factory):
-    root = tmp_path_factory.mktemp("labelled")
-    manifest = generate_demo(root / "org", seed=11, events=30_000, days=3)
-    settings = Settings().with_overrides(data_dir=str(root / "state"))
-    start, end = manifest.window()
-    return detect(settings, str(root / "org"), start, end), manifest
+def outcome_and_manifest(demo_org, demo_detected):
+    """``detect`` over the whole of the session's demo_org (tests/conftest.py), and its manifest."""
+    assert demo_org.manifest.window() == (ORG_START, ORG_END)  # the window demo_detected ran over
+    return demo_detected.outcome, demo_org.manifest
 
 
 def test_no_failed_queries_or_skipped_files(outcome_and_manifest):

@@ -2,8 +2,9 @@
 
 Two proofs per detection file in ``queries/detections/`` (whoever added it): the partition
 predicates in the rendered Athena SQL name exactly the window's days (plus the next, for
-delivery lag), and DuckDB's profile of the translated query over a lake of five days shows each
-scan opening exactly the files of those days (of the table it reads), out of five days' worth.
+delivery lag), and DuckDB's profile of the translated query over the lake of the session's
+two-week ``demo_detected`` (tests/conftest.py) shows each scan opening exactly the files of those
+days (of the table it reads), out of two weeks' worth.
 """
 
 from __future__ import annotations
@@ -15,31 +16,23 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from pipeline.catalog.specs import LOGICAL_TABLES, load_specs
-from pipeline.demo.generate import generate_demo
+from pipeline.catalog.specs import LOGICAL_TABLES
 from pipeline.detections.run import render_detection
 from pipeline.detections.spec import DETECTIONS_DIR, parse_detection
 from pipeline.engines.duckdb import LAKE_FOLDERS, DuckDBEngine
 from pipeline.engines.templating import partition_days
-from pipeline.lake.ingest import ingest_table
-
-pytestmark = pytest.mark.slow  # a five-day demo lake is generated and ingested once (10-25 s)
+from pipeline.lake.access import lake_for
 
 START, END = datetime(2026, 11, 3, 12, tzinfo=UTC), datetime(2026, 11, 3, 13, tzinfo=UTC)
 DETECTION_FILES = sorted(DETECTIONS_DIR.glob("*.sql"))
-ALL_DAYS = [f"2026/11/0{n}" for n in range(1, 7)]  # five days of events, delivered up to the sixth
+ALL_DAYS = [f"2026/11/{n:02d}" for n in range(2, 17)]  # demo_org: two weeks, delivered up to the next day
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> DuckDBEngine:
-    """A lake of five days of the demo organization (4 accounts, 3 regions): real values, so DuckDB's
+def engine(demo_detected) -> DuckDBEngine:
+    """The lake of two weeks of the demo organization (4 accounts, 3 regions): real values, so DuckDB's
     statistics cannot prove a query empty without opening files."""
-    root = tmp_path_factory.mktemp("pruning")
-    generate_demo(root / "src", events=8000, days=5)
-    specs = load_specs()
-    for table in ("cloudtrail", "guardduty_findings"):
-        ingest_table(specs[table], root / "src", root / "lake")
-    return DuckDBEngine(root / "lake")
+    return DuckDBEngine(lake_for(demo_detected.settings, str(demo_detected.demo)))
 
 
 def lake_files(engine: DuckDBEngine, logical: str, days: list[str]) -> list[Path]:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import Settings
-from pipeline.demo import CATALOGUE_IDS, generate_demo
+from pipeline.demo import CATALOGUE_IDS
 from pipeline.paths import known_detection_ids
 from pipeline.workflow import detect, make_runner
 
@@ -139,10 +139,9 @@ def install_crashes(runner, rng: random.Random, rate: float) -> int:
 
 
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory):
-    root = tmp_path_factory.mktemp("sched")
-    manifest = generate_demo(root / "org", seed=23, events=12_000, days=2)
-    return root, manifest
+def generated(small_org):
+    """The session's small_org (tests/conftest.py): tests copy ``root / "org"`` before ticking over it."""
+    return small_org.root.parent, small_org.manifest
 
 
 def test_ticks_deliver_what_one_detect_reports(generated, tmp_path):

@@ -6,36 +6,18 @@ Jira's error bodies in the message, and the token never in a message, repr or lo
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 
 import pytest
 
 from pipeline.config import ConfigError, Settings
-from pipeline.findings.model import Finding
 from pipeline.sinks import SinkError, build_sinks, make_delivery
 from pipeline.sinks.factory import RoutedSink, resolve_findings
 from pipeline.sinks.jira import JiraSink, ticket_id
-from tests.fake_services import JIRA_EMAIL, JIRA_TOKEN, FakeJira, adf_text, jira, jira_dc  # noqa: F401
+from tests.fake_services import JIRA_EMAIL, JIRA_TOKEN, FakeJira, adf_text
+from tests.helpers import grown, sink_finding
 
 TOKEN_ENV = {"JIRA_API_TOKEN": "t"}
-
-
-def finding(n: int = 1, events: int = 3, severity: str = "high", detection: str = "iam_access_key_created",
-            principal: str = "arn:aws:iam::222222222222:user/mallory") -> Finding:
-    return Finding(
-        detection_id=detection, finding_id=f"{n:032x}", severity=severity,
-        title="IAM access key created", event_ids=[f"event-{n}-{i}" for i in range(events)],
-        account_id="222222222222", region="eu-west-1", principal=principal,
-        first_seen="2026-01-15 10:00:00", last_seen="2026-01-15 10:30:00", event_count=events,
-        source_ip="203.0.113.9", attack=["T1098.001"], runbook="Deactivate the key.\nAsk the owner.",
-        dedup_key={"principal": principal}, context={"target_user": "ci-bot"},
-    )
-
-
-def grown(f: Finding, more: int = 2) -> Finding:
-    ids = [*f.event_ids, *(f"event-extra-{i}" for i in range(more))]
-    return dataclasses.replace(f, event_ids=ids, event_count=len(ids), last_seen="2026-01-15 11:00:00")
 
 
 def jira_sink(service: FakeJira, **table) -> JiraSink:
@@ -53,10 +35,10 @@ def writes(service: FakeJira) -> list[tuple[str, str]]:
             and not r["path"].endswith(("/search", "/search/jql"))]
 
 
-def test_cloud_one_ticket_per_finding_and_updates_instead_of_duplicates(jira):  # noqa: F811
+def test_cloud_one_ticket_per_finding_and_updates_instead_of_duplicates(jira):
     sink = jira_sink(jira, priorities={"high": "High"}, labels=["security"])
-    first = make_delivery(finding(1))
-    sink.deliver([first, make_delivery(finding(2))])
+    first = make_delivery(sink_finding(1))
+    sink.deliver([first, make_delivery(sink_finding(2))])
     assert sorted(jira.issues) == ["SEC-1", "SEC-2"]
     issue = jira.issues["SEC-1"]["fields"]
     assert issue["summary"] == ("[HIGH] IAM access key created: arn:aws:iam::222222222222:user/mallory in "
@@ -79,7 +61,7 @@ def test_cloud_one_ticket_per_finding_and_updates_instead_of_duplicates(jira):  
     assert len(jira.requests) == asked
 
     # The finding grew: the same ticket gets the whole evidence and one comment; a repeat adds nothing.
-    update = make_delivery(grown(finding(1)), is_update=True)
+    update = make_delivery(grown(sink_finding(1)), is_update=True)
     for _ in range(2):
         jira_sink(jira).deliver([update])
     assert len(jira.issues) == 2
@@ -91,11 +73,11 @@ def test_cloud_one_ticket_per_finding_and_updates_instead_of_duplicates(jira):  
     assert "security" in ticket["fields"]["labels"]
 
 
-def test_data_center_uses_v2_wiki_markup_and_a_bearer_token(jira_dc):  # noqa: F811
+def test_data_center_uses_v2_wiki_markup_and_a_bearer_token(jira_dc):
     sink = jira_sink(jira_dc, issue_type="Bug")
-    delivery = make_delivery(finding(7))
+    delivery = make_delivery(sink_finding(7))
     sink.deliver([delivery])
-    sink.deliver([make_delivery(grown(finding(7)), is_update=True)])
+    sink.deliver([make_delivery(grown(sink_finding(7)), is_update=True)])
     assert list(jira_dc.issues) == ["SEC-1"]
     description = jira_dc.issues["SEC-1"]["fields"]["description"]
     assert isinstance(description, str) and "h3. Records (5)" in description
@@ -106,20 +88,20 @@ def test_data_center_uses_v2_wiki_markup_and_a_bearer_token(jira_dc):  # noqa: F
     assert isinstance(jira_dc.issues["SEC-1"]["comments"][0]["body"], str)
 
 
-def test_custom_field_holds_the_id_and_is_searched_exactly(jira):  # noqa: F811
+def test_custom_field_holds_the_id_and_is_searched_exactly(jira):
     sink = jira_sink(jira, id_field="customfield_10050")
-    sink.deliver([make_delivery(finding(3))])
-    jira_sink(jira, id_field="customfield_10050").deliver([make_delivery(finding(3))])
+    sink.deliver([make_delivery(sink_finding(3))])
+    jira_sink(jira, id_field="customfield_10050").deliver([make_delivery(sink_finding(3))])
     assert list(jira.issues) == ["SEC-1"]
     assert jira.issues["SEC-1"]["fields"]["customfield_10050"] == f"{3:032x}"
     searches = [r["body"]["jql"] for r in jira.requests if r["path"].endswith("/search/jql")]
     assert searches[-1] == f'project = "SEC" AND cf[10050] ~ "{3:032x}" ORDER BY created ASC'
 
 
-def test_dedup_group_mode_comments_further_findings_on_the_group_ticket(jira):  # noqa: F811
+def test_dedup_group_mode_comments_further_findings_on_the_group_ticket(jira):
     sink = jira_sink(jira, group="dedup_group")
-    a, b = finding(1), finding(2)  # same detection, account and dedup key: one group
-    other = finding(3, principal="arn:aws:iam::222222222222:user/bob")
+    a, b = sink_finding(1), sink_finding(2)  # same detection, account and dedup key: one group
+    other = sink_finding(3, principal="arn:aws:iam::222222222222:user/bob")
     sink.deliver([make_delivery(a), make_delivery(b), make_delivery(other)])
     jira_sink(jira, group="dedup_group").deliver([make_delivery(b)])  # a repeat from a fresh process
     assert sorted(jira.issues) == ["SEC-1", "SEC-2"]
@@ -129,18 +111,18 @@ def test_dedup_group_mode_comments_further_findings_on_the_group_ticket(jira):  
     assert "event-2-0" in adf_text(comments[0]["body"])
 
 
-def test_429_honours_retry_after_and_5xx_gives_up_without_leaking_the_token(jira, caplog):  # noqa: F811
+def test_429_honours_retry_after_and_5xx_gives_up_without_leaking_the_token(jira, caplog):
     caplog.set_level(logging.DEBUG)
     sleeps: list[float] = []
     sink = jira_sink(jira)
     sink._http._sleep = sleeps.append
     jira.script = [(429, {"Retry-After": "3"}, {"errorMessages": ["Rate limit exceeded."]})]
-    sink.deliver([make_delivery(finding(1))])
+    sink.deliver([make_delivery(sink_finding(1))])
     assert sleeps == [3.0] and list(jira.issues) == ["SEC-1"]
 
     jira.script = [(500, {}, f"boom {JIRA_TOKEN}")] * 3
     with pytest.raises(SinkError) as info:
-        sink.deliver([make_delivery(finding(2))])
+        sink.deliver([make_delivery(sink_finding(2))])
     message = str(info.value)
     assert "jira sink 'jira:SEC'" in message and "gave up after 3 attempt(s)" in message
     assert "HTTP 500" in message
@@ -153,42 +135,43 @@ def test_429_honours_retry_after_and_5xx_gives_up_without_leaking_the_token(jira
         assert JIRA_TOKEN not in text and "amlyYS1TRUNSRVQt" not in text  # nor its base64 in Basic auth
 
 
-def test_jira_error_bodies_fail_at_once_with_their_message(jira):  # noqa: F811
+def test_jira_error_bodies_fail_at_once_with_their_message(jira):
     sink = jira_sink(jira, issue_type="Epic-that-does-not-exist")
     refused = r"Jira refused the new issue \(HTTP 400: issuetype: Specify an issue type"
     with pytest.raises(SinkError, match=refused):
-        sink.deliver([make_delivery(finding(1))])
+        sink.deliver([make_delivery(sink_finding(1))])
     assert sum(r["path"].endswith("/issue") for r in jira.requests) == 1  # not retried
 
     wrong = jira_sink(jira)
     wrong._token._value = type(wrong._token._value)("not-the-token")
     with pytest.raises(SinkError, match=r"HTTP 401: Client must be authenticated"):
-        wrong.deliver([make_delivery(finding(1))])
+        wrong.deliver([make_delivery(sink_finding(1))])
 
 
-def test_partial_batch_reports_what_reached_jira(jira):  # noqa: F811
+def test_partial_batch_reports_what_reached_jira(jira):
     sink = jira_sink(jira)
     jira.script = [(200, {}, {"issues": [], "isLast": True}), (201, {}, {"id": "1", "key": "SEC-9"}),
                    (400, {}, {"errorMessages": ["Field 'summary' cannot be set."], "errors": {}})]
-    first, second = make_delivery(finding(1)), make_delivery(finding(2))
+    first, second = make_delivery(sink_finding(1)), make_delivery(sink_finding(2))
     with pytest.raises(SinkError, match=r"1 of 2 finding\(s\) written before") as info:
         sink.deliver([first, second])
     assert info.value.delivered == (first.delivery_id,)
 
 
-def test_routing_by_detection_and_severity_band(jira):  # noqa: F811
+def test_routing_by_detection_and_severity_band(jira):
     sink = jira_sink(jira, min_severity="medium", max_severity="high", detections=["iam_*"],
                      exclude_detections=["iam_user_created"])
     assert isinstance(sink, RoutedSink) and sink.name == "jira:SEC" and sink.idempotent
-    assert sink.accepts(finding(severity="high")) and sink.accepts(finding(severity="medium"))
-    assert not sink.accepts(finding(severity="critical")) and not sink.accepts(finding(severity="low"))
-    assert not sink.accepts(finding(detection="root_account_usage"))
-    assert not sink.accepts(finding(detection="iam_user_created"))
+    assert sink.accepts(sink_finding(severity="high")) and sink.accepts(sink_finding(severity="medium"))
+    assert not sink.accepts(sink_finding(severity="critical"))
+    assert not sink.accepts(sink_finding(severity="low"))
+    assert not sink.accepts(sink_finding(detection="root_account_usage"))
+    assert not sink.accepts(sink_finding(detection="iam_user_created"))
 
 
-def test_resolve_comments_and_transitions_the_ticket_once(jira):  # noqa: F811
+def test_resolve_comments_and_transitions_the_ticket_once(jira):
     sink = jira_sink(jira, resolve_transition="Done")
-    sink.deliver([make_delivery(finding(1))])
+    sink.deliver([make_delivery(sink_finding(1))])
     for _ in range(2):
         results = resolve_findings(Settings(), [f"{1:032x}", f"{9:032x}"], "benign: CI rotation",
                                    sinks=[sink])

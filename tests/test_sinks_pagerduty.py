@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,23 +21,13 @@ from typer.testing import CliRunner
 
 from pipeline.cli.main import app
 from pipeline.config import ConfigError, Settings
-from pipeline.demo import generate_demo
 from pipeline.response import respond
 from pipeline.sinks import SinkError, build_sinks, make_delivery
 from pipeline.sinks.factory import resolve_findings
 from pipeline.sinks.pagerduty import PagerDutySink, trigger_event
 from pipeline.workflow import make_runner
-from tests.aws.conftest import moto_endpoint  # noqa: F401 - the moto server, for Secrets Manager
-from tests.fake_services import (  # noqa: F401 - fixtures
-    JIRA_EMAIL,
-    JIRA_TOKEN,
-    PD_KEY,
-    FakeJira,
-    FakePagerDuty,
-    jira,
-    pagerduty,
-)
-from tests.test_sinks_jira import finding, grown
+from tests.fake_services import JIRA_EMAIL, JIRA_TOKEN, PD_KEY, FakeJira, FakePagerDuty
+from tests.helpers import grown, sink_finding
 
 
 def pd_sink(service: FakePagerDuty, **table) -> PagerDutySink:
@@ -46,14 +37,15 @@ def pd_sink(service: FakePagerDuty, **table) -> PagerDutySink:
     return sink
 
 
-def test_one_incident_per_finding_across_redeliveries(pagerduty):  # noqa: F811
+def test_one_incident_per_finding_across_redeliveries(pagerduty):
     sink = pd_sink(pagerduty)
     assert sink.min_severity == "high" and sink.idempotent
-    assert not sink.accepts(finding(severity="medium")) and sink.accepts(finding(severity="critical"))
-    first = make_delivery(finding(1, severity="critical"))
-    sink.deliver([first, make_delivery(finding(2))])
+    assert not sink.accepts(sink_finding(severity="medium"))
+    assert sink.accepts(sink_finding(severity="critical"))
+    first = make_delivery(sink_finding(1, severity="critical"))
+    sink.deliver([first, make_delivery(sink_finding(2))])
     sink.deliver([first])  # a repeat after a crash
-    pd_sink(pagerduty).deliver([make_delivery(grown(finding(1, severity="critical")), is_update=True)])
+    pd_sink(pagerduty).deliver([make_delivery(grown(sink_finding(1, severity="critical")), is_update=True)])
     assert pagerduty.opened == [f"{1:032x}", f"{2:032x}"]
     alerts = pagerduty.incidents[f"{1:032x}"]["alerts"]
     assert len(alerts) == 3 and alerts[-1]["custom_details"]["event_count"] == 5
@@ -70,7 +62,7 @@ def test_one_incident_per_finding_across_redeliveries(pagerduty):  # noqa: F811
     assert attack in event["links"]
 
 
-def test_429_and_5xx_are_retried_and_the_key_never_leaks(pagerduty, caplog):  # noqa: F811
+def test_429_and_5xx_are_retried_and_the_key_never_leaks(pagerduty, caplog):
     caplog.set_level(logging.DEBUG)
     sink = pd_sink(pagerduty)
     sleeps: list[float] = []
@@ -78,28 +70,28 @@ def test_429_and_5xx_are_retried_and_the_key_never_leaks(pagerduty, caplog):  # 
     throttled = {"status": "throttle exceeded",
                  "message": "Requests for this service are arriving too quickly. Please retry later."}
     pagerduty.script = [(429, {"Retry-After": "2"}, throttled), (502, {}, "Bad Gateway")]
-    sink.deliver([make_delivery(finding(1))])
+    sink.deliver([make_delivery(sink_finding(1))])
     assert sleeps == [2.0, 0.02] and pagerduty.opened == [f"{1:032x}"]
     assert "retrying" in caplog.text and PD_KEY not in caplog.text
 
     pagerduty.down = True
     with pytest.raises(SinkError, match=r"gave up after 3 attempt\(s\) \(last: HTTP 503") as info:
-        sink.deliver([make_delivery(finding(2))])
+        sink.deliver([make_delivery(sink_finding(2))])
     pagerduty.down = False
     for text in (str(info.value), repr(info.value), repr(sink), str(vars(sink)), caplog.text):
         assert PD_KEY not in text
 
 
-def test_invalid_event_fails_at_once_with_pagerdutys_errors(pagerduty):  # noqa: F811
+def test_invalid_event_fails_at_once_with_pagerdutys_errors(pagerduty):
     [sink] = build_sinks(Settings(raw={"sinks": [{"type": "pagerduty", "url": f"{pagerduty.url}/v2/enqueue",
                                                   "routing_key_env": "PD"}]}), environ={"PD": "short-key"})
     with pytest.raises(SinkError, match=r"PagerDuty refused the event \(HTTP 400: Event object is invalid; "
                                         r"Length of 'routing_key' is incorrect") as info:
-        sink.deliver([make_delivery(finding(1))])
+        sink.deliver([make_delivery(sink_finding(1))])
     assert len(pagerduty.requests) == 1 and "short-key" not in str(info.value)
 
 
-def test_routing_key_from_secrets_manager(pagerduty, moto_endpoint, monkeypatch):  # noqa: F811
+def test_routing_key_from_secrets_manager(pagerduty, moto_endpoint, monkeypatch):
     for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                         "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}.items():
         monkeypatch.setenv(name, value)
@@ -111,14 +103,14 @@ def test_routing_key_from_secrets_manager(pagerduty, moto_endpoint, monkeypatch)
     table = {"type": "pagerduty", "url": f"{pagerduty.url}/v2/enqueue", "routing_key_secret": arn,
              "routing_key_secret_key": "routing_key"}
     [sink] = build_sinks(Settings(raw={"sinks": [table]}), environ={}, endpoint_url=moto_endpoint)
-    sink.deliver([make_delivery(finding(1))])
+    sink.deliver([make_delivery(sink_finding(1))])
     assert pagerduty.opened == [f"{1:032x}"] and PD_KEY not in repr(sink)
 
     missing = {**table, "routing_key_secret": "trailguard/nope"}
     [broken] = build_sinks(Settings(raw={"sinks": [missing]}), environ={}, endpoint_url=moto_endpoint)
     with pytest.raises(SinkError, match=r"routing_key_secret: cannot read trailguard/nope \(ResourceNotFound"
                        ):
-        broken.deliver([make_delivery(finding(2))])  # a failed delivery: retried on the next tick
+        broken.deliver([make_delivery(sink_finding(2))])  # a failed delivery: retried on the next tick
 
 
 def test_bad_pagerduty_config():
@@ -127,9 +119,9 @@ def test_bad_pagerduty_config():
         build_sinks(Settings(raw={"sinks": [{"type": "pagerduty"}]}), environ={})
 
 
-def test_resolve_from_the_library_and_the_cli(pagerduty, jira, tmp_path, monkeypatch):  # noqa: F811
+def test_resolve_from_the_library_and_the_cli(pagerduty, jira, tmp_path, monkeypatch):
     sink = pd_sink(pagerduty)
-    sink.deliver([make_delivery(finding(1)), make_delivery(finding(2))])
+    sink.deliver([make_delivery(sink_finding(1)), make_delivery(sink_finding(2))])
     [result] = resolve_findings(Settings(), [f"{1:032x}"], "false positive", sinks=[sink])
     assert (result.outcome, result.error) == ("resolve sent", None)
     assert pagerduty.incidents[f"{1:032x}"]["status"] == "resolved"
@@ -170,11 +162,11 @@ def stored(tmp_path: Path) -> Path:
     """A findings store holding four findings, as scheduled runs would have left it."""
     from pipeline.findings.store import RunMetadata, open_findings_store
 
-    findings = [finding(1), finding(2, principal=ROLE, detection="iam_policy_changed"),
-                finding(3, principal="arn:aws:iam::222222222222:user/bob"),
-                dataclasses.replace(finding(4, detection="guardduty_finding"), principal="i-0abc",
+    findings = [sink_finding(1), sink_finding(2, principal=ROLE, detection="iam_policy_changed"),
+                sink_finding(3, principal="arn:aws:iam::222222222222:user/bob"),
+                dataclasses.replace(sink_finding(4, detection="guardduty_finding"), principal="i-0abc",
                                     context={"finding_type": "Recon:EC2/PortProbeUnprotectedPort"}),
-                dataclasses.replace(finding(5, detection="guardduty_finding"),
+                dataclasses.replace(sink_finding(5, detection="guardduty_finding"),
                                     context={"finding_type": "Backdoor:EC2/C&CActivity.B"})]
     store = open_findings_store(tmp_path / "data")
     for detection in dict.fromkeys(f.detection_id for f in findings):  # one run per detection
@@ -197,9 +189,9 @@ def test_suppressed_findings_are_the_ones_every_rule_field_covers(tmp_path):
                        f"{2:032x}": "suppressed: SEC-2 audit scans", f"{4:032x}": "suppressed: SEC-5 scanner"}
 
 
-def test_resolve_suppressed_from_the_cli(pagerduty, tmp_path, monkeypatch):  # noqa: F811
+def test_resolve_suppressed_from_the_cli(pagerduty, tmp_path, monkeypatch):
     sink = pd_sink(pagerduty)
-    sink.deliver([make_delivery(finding(n)) for n in (1, 2, 3)])
+    sink.deliver([make_delivery(sink_finding(n)) for n in (1, 2, 3)])
     data = stored(tmp_path)
     rules = "".join("[[suppressions]]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in rule.items())
                     for rule in RULES)
@@ -218,7 +210,7 @@ def test_resolve_suppressed_from_the_cli(pagerduty, tmp_path, monkeypatch):  # n
     assert empty.exit_code == 2 and "give at least one finding id, or --suppressed" in empty.output
 
 
-def test_response_function_notifies_jira_and_pagerduty_once(jira, pagerduty, tmp_path):  # noqa: F811
+def test_response_function_notifies_jira_and_pagerduty_once(jira, pagerduty, tmp_path):
     settings = Settings().with_overrides(data_dir=str(tmp_path))
     settings.raw["sinks"] = [{"type": "jira", "url": jira.url, "project": "SEC", "email": JIRA_EMAIL},
                              {"type": "pagerduty", "url": f"{pagerduty.url}/v2/enqueue"}]
@@ -239,13 +231,15 @@ DAY = timedelta(days=1)
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
+def demo(small_org, tmp_path_factory):
+    """A copy of the session's small_org (tests/conftest.py) as ``root / "org"``; the lake goes to
+    ``root / "data"``."""
     root = tmp_path_factory.mktemp("routing-demo")
-    manifest = generate_demo(root / "org", events=20_000, days=2, seed=5)
-    return root, manifest
+    shutil.copytree(small_org.root, root / "org")
+    return root, small_org.manifest
 
 
-def routed_runner(root: Path, work: Path, jira: FakeJira, pagerduty: FakePagerDuty,  # noqa: F811
+def routed_runner(root: Path, work: Path, jira: FakeJira, pagerduty: FakePagerDuty,
                   only: set[str] | None = None):
     """A runner as ``trailguard run`` builds it, every detection on a daily schedule (3 windows: the demo)."""
     settings = Settings().with_overrides(data_dir=str(root / "data"), findings_store=str(work / "store"))
@@ -270,14 +264,14 @@ def delivered(work: Path) -> dict[str, str]:
     return {line["finding_id"]: line["severity"] for line in lines}
 
 
-def ticket_findings(jira: FakeJira) -> list[str]:  # noqa: F811
+def ticket_findings(jira: FakeJira) -> list[str]:
     return [label.removeprefix("trailguard-finding-") for issue in jira.issues.values()
             for label in issue["fields"]["labels"] if label.startswith("trailguard-finding-")]
 
 
 @pytest.mark.slow
 def test_scheduled_run_over_the_demo_opens_one_ticket_and_one_page_per_finding(
-        demo, jira, pagerduty, tmp_path, monkeypatch):  # noqa: F811
+        demo, jira, pagerduty, tmp_path, monkeypatch):
     root, manifest = demo
     monkeypatch.setenv("JIRA_API_TOKEN", JIRA_TOKEN)
     monkeypatch.setenv("PAGERDUTY_ROUTING_KEY", PD_KEY)
@@ -306,7 +300,7 @@ def test_scheduled_run_over_the_demo_opens_one_ticket_and_one_page_per_finding(
 
 
 @pytest.mark.slow
-def test_nothing_is_lost_while_jira_and_pagerduty_are_down(demo, jira, pagerduty, tmp_path, monkeypatch):  # noqa: F811
+def test_nothing_is_lost_while_jira_and_pagerduty_are_down(demo, jira, pagerduty, tmp_path, monkeypatch):
     root, manifest = demo
     monkeypatch.setenv("JIRA_API_TOKEN", JIRA_TOKEN)
     monkeypatch.setenv("PAGERDUTY_ROUTING_KEY", PD_KEY)

@@ -5,10 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -17,9 +13,7 @@ from pipeline.config import ConfigError, Settings
 from pipeline.findings.model import Finding
 from pipeline.sinks import Sink, SinkError, build_sinks, make_delivery
 from pipeline.sinks.slack import SlackSink, slack_message
-
-TOKEN = "xoxb-SECRET-TOKEN-1234"
-
+from tests.fake_services import SLACK_TOKEN
 
 RUNBOOK = "1. Rotate the key.\n2. Ask."
 
@@ -34,45 +28,6 @@ def finding(n: int = 1, events: int = 8, severity: str = "critical", runbook: st
     )
 
 
-@dataclass
-class Webhook:
-    """Scripted responses, recorded requests."""
-
-    url: str
-    responses: list[tuple[int, dict[str, str], bytes]] = field(default_factory=list)
-    requests: list[dict[str, Any]] = field(default_factory=list)
-
-
-@pytest.fixture
-def webhook() -> Iterator[Webhook]:
-    state = Webhook(url="")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server naming
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            state.requests.append(
-                {"path": self.path, "headers": dict(self.headers), "body": json.loads(body)})
-            status, headers, reply = state.responses.pop(0) if state.responses else (200, {}, b"ok")
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(reply)))
-            self.end_headers()
-            self.wfile.write(reply)
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - keep test output quiet
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/services/T000/B000/{TOKEN}"
-    yield state
-    server.shutdown()
-    server.server_close()
-
-
 def sink(url: str, **kwargs: Any) -> tuple[SlackSink, list[float]]:
     sleeps: list[float] = []
     return SlackSink(url, sleep=sleeps.append, **kwargs), sleeps
@@ -80,7 +35,7 @@ def sink(url: str, **kwargs: Any) -> tuple[SlackSink, list[float]]:
 
 def assert_no_secret(url: str, *texts: str) -> None:
     for text in texts:
-        assert url not in text and TOKEN not in text and "/services/T000" not in text
+        assert url not in text and SLACK_TOKEN not in text and "/services/T000" not in text
 
 
 def test_success_posts_one_readable_message_per_finding(webhook):
@@ -90,7 +45,7 @@ def test_success_posts_one_readable_message_per_finding(webhook):
     slack.deliver(deliveries)
     assert sleeps == [] and len(webhook.requests) == 2
     first = webhook.requests[0]
-    assert first["path"] == f"/services/T000/B000/{TOKEN}"
+    assert first["path"] == f"/services/T000/B000/{SLACK_TOKEN}"
     assert first["headers"]["Content-Type"].startswith("application/json")
     message = first["body"]
     assert message == slack_message(deliveries[0])
@@ -125,7 +80,7 @@ def test_429_honours_retry_after_then_succeeds(webhook):
 
 def test_5xx_backs_off_exponentially_then_fails_without_leaking_the_url(webhook, caplog):
     caplog.set_level(logging.DEBUG)
-    webhook.responses = [(500, {}, f"boom {TOKEN}".encode())] * 4
+    webhook.responses = [(500, {}, f"boom {SLACK_TOKEN}".encode())] * 4
     slack, sleeps = sink(webhook.url, max_attempts=4, backoff=0.5)
     with pytest.raises(SinkError) as info:
         slack.deliver([make_delivery(finding())])
@@ -172,7 +127,7 @@ def test_network_failure_is_retried_and_does_not_leak(caplog):
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    url = f"http://127.0.0.1:{port}/services/T000/B000/{TOKEN}"
+    url = f"http://127.0.0.1:{port}/services/T000/B000/{SLACK_TOKEN}"
     slack, sleeps = sink(url, max_attempts=3, timeout=2)
     with pytest.raises(SinkError, match="gave up after 3 attempt") as info:
         slack.deliver([make_delivery(finding())])
@@ -203,7 +158,7 @@ def test_build_sinks_reads_the_webhook_from_env_or_file(webhook, tmp_path):
     ("table", "environ", "message"),
     [
         ({"webhook_env": "NOPE"}, {}, "sinks[0] (slack): webhook_env: environment variable NOPE is not set"),
-        ({}, {"TRAILGUARD_SLACK_WEBHOOK": f"not-a-url/{TOKEN}"},
+        ({}, {"TRAILGUARD_SLACK_WEBHOOK": f"not-a-url/{SLACK_TOKEN}"},
          "sinks[0] (slack): webhook_env: TRAILGUARD_SLACK_WEBHOOK does not hold an http(s) URL"),
         ({"webhook_file": "/nonexistent/hook"}, {},
          "sinks[0] (slack): webhook_file: cannot read /nonexistent/hook"),
@@ -215,4 +170,4 @@ def test_bad_slack_config(table, environ, message):
     with pytest.raises(ConfigError) as info:
         build_sinks(Settings(raw={"sinks": [{"type": "slack", **table}]}), environ=environ)
     assert str(info.value).startswith(message) and "\n" not in str(info.value)
-    assert TOKEN not in str(info.value)
+    assert SLACK_TOKEN not in str(info.value)

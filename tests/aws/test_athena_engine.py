@@ -10,23 +10,11 @@ import pytest
 from pipeline.config import load_settings
 from pipeline.engines.athena import AthenaEngine
 from pipeline.engines.base import EngineError
+from tests.helpers import RESULTS_BUCKET, athena_result
 
-RESULTS_BUCKET = "athena-results"
+pytestmark = pytest.mark.aws
+
 SQL = "SELECT eventname, count(*) AS n FROM \"trailguard\".\"cloudtrail\" GROUP BY 1"
-
-
-def athena_result(columns: list[tuple[str, str]], rows: list[list[str | None]]) -> dict[str, Any]:
-    """One canned result: a header row then the data rows, shaped as GetQueryResults returns them."""
-
-    def cell(value: str | None) -> dict[str, str]:
-        return {} if value is None else {"VarCharValue": value}
-
-    return {
-        "rows": [{"Data": [cell(n) for n, _ in columns]}] + [{"Data": [cell(v) for v in r]} for r in rows],
-        "column_info": [{"CatalogName": "hive", "SchemaName": "", "TableName": "", "Name": n, "Label": n,
-                         "Type": t, "Precision": 0, "Scale": 0, "Nullable": "UNKNOWN", "CaseSensitive": True}
-                        for n, t in columns],
-    }
 
 
 EVENTS = athena_result([("eventname", "varchar"), ("n", "bigint")],

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli.main import app
+
+pytestmark = pytest.mark.aws
 
 CONFIG = """source = "s3://org-trail/logs"
 org_id = "o-abcdefghij"

@@ -31,6 +31,8 @@ from pipeline.engines.athena import AthenaEngine
 from pipeline.engines.duckdb import DuckDBEngine
 from pipeline.lake.athena_compact import AthenaCompactor, compacted_days, render_compaction
 
+pytestmark = pytest.mark.aws
+
 ACCOUNTS, REGIONS = ("111111111111", "222222222222"), ("us-east-1", "eu-west-1")
 LAKE = "lake-bucket"
 SPECS = load_specs()
@@ -227,12 +229,11 @@ def test_compaction_sql_parses_as_athena_and_reads_one_partition_day() -> None:
     assert names == [*SPECS["cloudtrail"].column_names, "account", "region"]  # partition columns last
 
 
-def test_compaction_select_returns_exactly_that_days_records_on_duckdb(tmp_path: Path) -> None:
-    """The SELECT inside the UNLOAD, translated by the dialect layer, over raw files of three days."""
-    from pipeline.demo.generate import generate_demo
-
-    generate_demo(tmp_path / "src", events=6000, days=2)
-    files = sorted((tmp_path / "src").rglob("CloudTrail/*/*/*/*/*.json.gz"))
+def test_compaction_select_returns_exactly_that_days_records_on_duckdb(small_org: Any, tmp_path: Path,
+                                                                        ) -> None:
+    """The SELECT inside the UNLOAD, translated by the dialect layer, over raw files of three days
+    (the session's small_org, tests/conftest.py)."""
+    files = sorted(small_org.root.rglob("CloudTrail/*/*/*/*/*.json.gz"))
     engine = DuckDBEngine(tmp_path / "lake")
     engine.con.execute(
         f"CREATE OR REPLACE VIEW cloudtrail AS {raw_scan_sql(SPECS['cloudtrail'], [str(f) for f in files])}"

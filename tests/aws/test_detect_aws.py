@@ -6,11 +6,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli.main import app
 from pipeline.source.writer import write_cloudtrail
-from tests.aws.test_athena_engine import RESULTS_BUCKET, athena_result
+from tests.helpers import RESULTS_BUCKET, athena_result
+
+pytestmark = pytest.mark.aws
 
 CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"
 STOP_LOGGING = {

@@ -10,7 +10,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.findings.store import FINDINGS_SCHEMA, RUNS_SCHEMA, open_findings_store
-from tests.test_findings_store import fill, make_finding, make_run
+from tests.helpers import fill, make_finding, make_run
+
+pytestmark = pytest.mark.aws
 
 BUCKET = "sec-findings"
 

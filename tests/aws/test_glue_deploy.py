@@ -18,6 +18,8 @@ from pipeline.catalog.glue import (
 )
 from pipeline.catalog.specs import load_specs
 
+pytestmark = pytest.mark.aws
+
 SPECS = load_specs()
 BUCKET = "org-trail-logs"
 

@@ -20,6 +20,8 @@ from pipeline.config import DEFAULTS, Settings
 from pipeline.response import handler as handler_module
 from pipeline.response.actions import BLOCK_ALL, QUARANTINE_TAG, Clients
 
+pytestmark = pytest.mark.aws
+
 REGION = "us-east-1"
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT.parent / "shared" / "corpora" / "guardduty-events"

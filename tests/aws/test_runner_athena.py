@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import pytest
+
 from pipeline.config import Settings
 from pipeline.detections.spec import load_detections
 from pipeline.workflow import make_runner
-from tests.aws.test_athena_engine import RESULTS_BUCKET, athena_result
+from tests.helpers import RESULTS_BUCKET, athena_result
+
+pytestmark = pytest.mark.aws
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 COLUMNS = [

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from pipeline.config import Settings
 from pipeline.detections.spec import load_detections
 from pipeline.source.writer import write_cloudtrail
 from pipeline.workflow import make_runner
-from tests.test_sinks_slack import webhook  # noqa: F401 - the local webhook fixture
+
+pytestmark = pytest.mark.aws
 
 T0 = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 ROLE = "arn:aws:sts::111111111111:assumed-role/ci/session-1"
@@ -31,10 +34,10 @@ def denied(n: int, when: datetime) -> dict:
 
 
 def test_each_finding_reaches_slack_and_security_hub_once(
-    webhook,  # noqa: F811 - the fixture imported above
+    webhook,
     aws_client,
     moto_endpoint,
-    monkeypatch,  # noqa: F811
+    monkeypatch,
     tmp_path,
 ):
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)

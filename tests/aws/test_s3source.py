@@ -9,6 +9,8 @@ import pytest
 
 from pipeline.source.s3sync import discover_log_prefixes, parse_s3_uri, sync_source
 
+pytestmark = pytest.mark.aws
+
 BUCKET = "org-trail-logs"
 ORG = "o-abcdefghij"
 ACCOUNTS = ("111111111111", "222222222222")

@@ -28,6 +28,8 @@ from pipeline.engines.scan_estimate import (
 )
 from pipeline.engines.templating import partition_days
 
+pytestmark = pytest.mark.aws
+
 ORG = "o-abc123def4"
 ACCOUNTS = ("111111111111", "222222222222")
 REGIONS = ("us-east-1", "eu-west-1")

@@ -18,8 +18,9 @@ from pipeline.config import ConfigError, Settings
 from pipeline.findings.model import Finding
 from pipeline.sinks import Sink, SinkError, build_sinks, make_delivery
 from pipeline.sinks.securityhub import SecurityHubSink, asff_types, iso_z
+from tests.helpers import REGION
 
-from .conftest import REGION
+pytestmark = pytest.mark.aws
 
 MOTO_ACCOUNT = "123456789012"  # what moto's STS says the caller is
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")

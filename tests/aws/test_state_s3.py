@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 
 from pipeline.runs.state import DetectionState, LockHeld, S3StateStore, StateConflict, open_state_store
 
+pytestmark = pytest.mark.aws
+
 BUCKET = "sec-state"
 
 

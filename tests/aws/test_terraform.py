@@ -21,6 +21,8 @@ import pytest
 
 from pipeline.catalog import terraform as terraform_render
 
+pytestmark = pytest.mark.aws
+
 MODULE = Path(__file__).resolve().parents[2] / "deploy" / "terraform"
 MIRROR_CANDIDATES = (os.environ.get("TRAILGUARD_TF_MIRROR", ""), "/opt/tf-plugins",
                      "/usr/local/share/tf-plugins", "/usr/share/tf-plugins", str(Path.home() / "tf-plugins"))
