@@ -6,7 +6,7 @@ pipeline over it must report each label's records under its detection, nothing f
 and no record that no label accounts for.
 
 The labels speak for the catalogue. The detections beyond it have no scenarios of their own
-(their ground truth is the Stratus detonation logs, tests/test_corpora.py); here they must stay
+(their ground truth is the Stratus detonation logs, tests/detections/test_corpora.py); here they must stay
 silent on the background, and may only report the catalogue scenarios listed in
 ``NEW_ON_SCENARIOS``, each for the reason given, and must report those.
 """

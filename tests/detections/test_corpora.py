@@ -23,10 +23,11 @@ from pipeline.detections.run import run_detections
 from pipeline.detections.spec import load_detections
 from pipeline.engines.duckdb import DuckDBEngine
 from pipeline.lake.ingest import ingest_table
+from pipeline.paths import PROJECT_ROOT
 from pipeline.source.writer import write_cloudtrail
 from pipeline.times import parse_iso
 
-CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
+CORPORA = PROJECT_ROOT.parent / "shared" / "corpora"
 pytestmark = pytest.mark.skipif(not CORPORA.is_dir(), reason=f"shared corpora not found at {CORPORA}")
 
 DETECTIONS = load_detections()
