@@ -245,7 +245,7 @@ def routed_runner(root: Path, work: Path, jira: FakeJira, pagerduty: FakePagerDu
     settings = Settings().with_overrides(data_dir=str(root / "data"), findings_store=str(work / "store"))
     settings.raw["schedule"] = {**settings["schedule"], "first_run_lookback_minutes": 2 * 24 * 60 + 120}
     # Ticks run a day past the demo's last digest, which log file validation rightly reports as a
-    # trail that stopped (tests/test_integrity_findings.py); routing is what this test is about.
+    # trail that stopped (tests/integrity/test_integrity_findings.py); routing is what this test is about.
     settings.raw["integrity"] = {**settings["integrity"], "validate": False}
     settings.raw["sinks"] = [
         {"type": "jira", "url": jira.url, "project": "SEC", "email": JIRA_EMAIL, "min_severity": "high",
