@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pipeline.paths import PROJECT_ROOT
 from pipeline.runs.state import (
     DetectionState,
     LocalStateStore,
@@ -25,7 +26,7 @@ from pipeline.runs.state import (
     open_state_store,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = PROJECT_ROOT
 
 
 def test_new_detection_loads_empty_with_no_version(tmp_path: Path) -> None:
