@@ -20,6 +20,7 @@ from pipeline.cost.prices import latest_price_file
 from pipeline.cost.tiers import Tier
 from pipeline.cost.volumes import OBJECT_COLUMNS, CostInputs
 from pipeline.detections.spec import load_detections
+from pipeline.paths import PROJECT_ROOT
 from pipeline.runs.schedule import Schedule
 
 PRICES = load_prices()
@@ -332,7 +333,7 @@ def test_periods():
 
 
 def test_the_example_configuration_prices():
-    example = Path(__file__).resolve().parents[1] / "trailguard.example.toml"
+    example = PROJECT_ROOT / "trailguard.example.toml"
     from pipeline.config import load_settings
 
     chosen = load_settings(example, environ={})
