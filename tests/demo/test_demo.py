@@ -91,7 +91,7 @@ class Demo:
         for path in sorted(root.rglob("*.gz")):
             key = path.relative_to(root).as_posix()
             if "/CloudTrail-Digest/" in key:
-                continue  # digests (log file validation) are checked in tests/test_integrity.py
+                continue  # digests (log file validation) are checked in tests/integrity/test_integrity.py
             with gzip.open(path, "rt", encoding="utf-8") as fh:
                 if key.endswith(".json.gz"):
                     self.records += [(key, r) for r in json.load(fh)["Records"]]
