@@ -55,6 +55,7 @@ def findings(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
+@pytest.mark.slow
 def test_detect_reads_an_s3_source(aws_client, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     s3 = aws_client("s3")

@@ -235,6 +235,7 @@ def test_public_keys_as_pem(pristine: Path, tmp_path: Path) -> None:
     assert run(pristine, load_public_keys(path)).ok
 
 
+@pytest.mark.slow  # uploads the whole organization to S3 (moto in-process)
 def test_on_s3_with_metadata_signatures(pristine: Path) -> None:
     with mock_aws():
         s3 = boto3.client("s3", region_name="us-east-1")

@@ -165,6 +165,7 @@ def upload(root: Path, s3, bucket: str) -> None:
         s3.put_object(Bucket=bucket, Key=path.relative_to(root).as_posix(), Body=path.read_bytes(), **extra)
 
 
+@pytest.mark.slow  # uploads the whole organization to S3 (moto in-process), then ticks over it
 def test_scheduled_run_on_s3(demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     target = tamper(demo)

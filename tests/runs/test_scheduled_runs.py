@@ -24,6 +24,8 @@ from pipeline.demo import CATALOGUE_IDS
 from pipeline.paths import known_detection_ids
 from pipeline.workflow import detect, make_runner
 
+pytestmark = pytest.mark.slow  # each test simulates hours to days of 15-minute ticks
+
 TICK = timedelta(minutes=15)
 CT_TIME = re.compile(r"_(\d{8}T\d{4}Z)_")
 
