@@ -143,6 +143,7 @@ def test_render_check_mode_reports_stale_file(tmp_path: Path, monkeypatch: pytes
 
 
 @needs_terraform
+@pytest.mark.slow  # terraform init and validate
 def test_fmt_and_validate_offline(tmp_path: Path) -> None:
     tf = Terraform(_copy_module(tmp_path), tmp_path)
     tf.run("fmt", "-check", "-recursive")

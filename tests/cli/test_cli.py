@@ -173,6 +173,7 @@ def test_query_prints_a_table_and_json(source, tmp_path):
     assert result.exit_code == 1 and "query failed" in result.output
 
 
+@pytest.mark.slow  # generates a demo through the CLI, then detects, validates and reports
 def test_demo_then_validate_logs_report_and_cost_with_no_arguments(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = invoke("demo", "--events", "5000", "--days", "2")  # into ./demo, the default source

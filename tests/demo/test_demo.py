@@ -116,6 +116,7 @@ def _digest(root: Path) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow  # generates two organizations
 def test_same_seed_same_bytes(small_org: Any, tmp_path: Path) -> None:
     generate_demo(tmp_path / "a", **SMALL_ORG)  # small_org (tests/conftest.py) is "b", made the same way
     generate_demo(tmp_path / "c", **{**SMALL_ORG, "seed": SMALL_ORG["seed"] + 1})

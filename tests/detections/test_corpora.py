@@ -28,7 +28,10 @@ from pipeline.source.writer import write_cloudtrail
 from pipeline.times import parse_iso
 
 CORPORA = PROJECT_ROOT.parent / "shared" / "corpora"
-pytestmark = pytest.mark.skipif(not CORPORA.is_dir(), reason=f"shared corpora not found at {CORPORA}")
+pytestmark = [
+    pytest.mark.skipif(not CORPORA.is_dir(), reason=f"shared corpora not found at {CORPORA}"),
+    pytest.mark.slow,  # every real log replayed end to end (ingest + every detection), one lake per log
+]
 
 DETECTIONS = load_detections()
 SPECS = load_specs()

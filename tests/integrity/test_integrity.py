@@ -260,6 +260,7 @@ def test_on_s3_with_metadata_signatures(pristine: Path) -> None:
         ]
 
 
+@pytest.mark.slow  # generates an organization
 def test_demo_with_digests_is_deterministic(pristine: Path, tmp_path: Path) -> None:
     def tree(root: Path) -> dict[str, str]:
         return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()

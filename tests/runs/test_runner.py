@@ -130,6 +130,7 @@ def test_cli_run_and_findings(env, monkeypatch):
     assert result.exit_code == 2 and "--now 'soon'" in result.output
 
 
+@pytest.mark.slow  # a scheduler process, signalled
 def test_schedule_stops_cleanly_on_sigterm(env):
     import os
     import signal
