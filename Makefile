@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint lock bench clean package-response
+.PHONY: demo test test-fast lint lock bench clean package-response
 
 UV_VERSION := 0.13.9
 
@@ -30,6 +30,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check pipeline tests
 	$(PY) -m pytest
+
+# Everything but the tests marked slow (pyproject.toml): for the edit-test loop; `make test` before a commit.
+test-fast: $(STAMP)
+	$(VENV)/bin/ruff check pipeline tests
+	$(PY) -m pytest -m "not slow"
 
 lint: $(STAMP)
 	$(VENV)/bin/trailguard lint

@@ -1,4 +1,7 @@
-"""Jira and PagerDuty on 127.0.0.1: the documented request and response shapes, strictly checked.
+"""Fake HTTP services on 127.0.0.1: Jira, PagerDuty and a Slack incoming webhook.
+
+The fixtures that start them are in tests/conftest.py; this module holds the servers themselves.
+Jira and PagerDuty follow the documented request and response shapes, strictly checked.
 
 Each fake validates what the real API validates for the calls trailguard makes (authentication,
 required fields, ADF documents on Jira Cloud, wiki strings on Data Center, Events API v2 event
@@ -19,8 +22,6 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
-
-import pytest
 
 Reply = tuple[int, dict[str, str], Any]
 
@@ -281,16 +282,6 @@ def serve_jira(flavor: str = "cloud") -> Iterator[FakeJira]:
     yield from _serve(FakeJira(flavor=flavor))  # type: ignore[misc]
 
 
-@pytest.fixture
-def jira() -> Iterator[FakeJira]:
-    yield from serve_jira("cloud")
-
-
-@pytest.fixture
-def jira_dc() -> Iterator[FakeJira]:
-    yield from serve_jira("datacenter")
-
-
 # --- PagerDuty ------------------------------------------------------------------------------------
 
 PD_KEY = "R0ut1ngKeySECRET0123456789abcdef"  # integration keys are 32 characters
@@ -347,6 +338,50 @@ class FakePagerDuty(FakeService):
         return 202, {}, {"status": "success", "message": "Event processed", "dedup_key": dedup}
 
 
-@pytest.fixture
-def pagerduty() -> Iterator[FakePagerDuty]:
+def serve_pagerduty() -> Iterator[FakePagerDuty]:
     yield from _serve(FakePagerDuty())  # type: ignore[misc]
+
+
+# --- Slack incoming webhook -----------------------------------------------------------------------
+
+SLACK_TOKEN = "xoxb-SECRET-TOKEN-1234"
+
+
+@dataclass
+class Webhook:
+    """Scripted responses, recorded requests."""
+
+    url: str
+    responses: list[tuple[int, dict[str, str], bytes]] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+
+def serve_webhook() -> Iterator[Webhook]:
+    """A Slack incoming webhook whose URL ends in the secret ``SLACK_TOKEN`` (as the real ones do)."""
+    state = Webhook(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server naming
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            state.requests.append(
+                {"path": self.path, "headers": dict(self.headers), "body": json.loads(body)})
+            status, headers, reply = state.responses.pop(0) if state.responses else (200, {}, b"ok")
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - keep test output quiet
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/services/T000/B000/{SLACK_TOKEN}"
+    yield state
+    server.shutdown()
+    server.server_close()
+

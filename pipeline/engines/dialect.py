@@ -3,7 +3,7 @@
 sqlglot does the bulk of the work (``read="athena", write="duckdb"``). Where its plain output runs
 on DuckDB but gives a different answer than Athena, a fix-up below rewrites the expression tree first.
 Every fix is a function ``node -> node`` whose docstring says which Athena behaviour it preserves;
-``tests/test_dialect.py`` runs each one on DuckDB against the Athena result.
+``tests/engines/test_dialect.py`` runs each one on DuckDB against the Athena result.
 
 Several fixes depend on types (integer division, casts), so the query is first qualified and
 type-annotated with the Glue-style ``schema``; a column the schema does not know stays untyped and its

@@ -11,12 +11,12 @@ from pipeline.config import ConfigError
 from pipeline.reports.trends import load_findings
 from pipeline.reports.tuning import hit_rates
 from pipeline.workflow import lake_for, open_engine
-from tests.reports.conftest import END, START, in_window
+from tests.helpers import ORG_END, ORG_START, in_window
 
 
 @pytest.fixture(scope="module")
-def engine(report_data):
-    engine = open_engine(report_data.settings, lake_for(report_data.settings, str(report_data.demo)))
+def engine(demo_detected):
+    engine = open_engine(demo_detected.settings, lake_for(demo_detected.settings, str(demo_detected.demo)))
     yield engine
     engine.close()
 
@@ -35,16 +35,16 @@ def test_timeline_and_pivots_hold_every_record_of_the_principal(engine, raw_reco
     mine = [
         r
         for r in raw_records
-        if r["userIdentity"].get("arn") == principal and in_window(r["eventTime"], START, END)
+        if r["userIdentity"].get("arn") == principal and in_window(r["eventTime"], ORG_START, ORG_END)
     ]
-    events = timeline(engine, "principal", principal, START, END)
+    events = timeline(engine, "principal", principal, ORG_START, ORG_END)
     assert sorted(events["event_id"]) == sorted(r["eventID"] for r in mine)
     assert events["event_time"].is_monotonic_increasing and events["event_time"].dt.tz is not None
-    by_ip = pivot(engine, "principal", principal, "source_ip", START, END)
+    by_ip = pivot(engine, "principal", principal, "source_ip", ORG_START, ORG_END)
     assert by_ip.set_index("source_ip")["events"].to_dict() == dict(
         Counter(r["sourceIPAddress"] for r in mine)
     )
-    case = investigate_principal(engine, principal, START, END)
+    case = investigate_principal(engine, principal, ORG_START, ORG_END)
     assert set(case) == {"timeline", "source_ips", "access_keys", "apis", "guardduty"}
     assert int(case["apis"]["events"].sum()) == len(mine)
 
@@ -53,31 +53,31 @@ def test_a_role_arn_gathers_every_session_of_the_role(engine, raw_records):
     roles = Counter(
         r["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"]
         for r in raw_records
-        if r["userIdentity"].get("type") == "AssumedRole" and in_window(r["eventTime"], START, END)
+        if r["userIdentity"].get("type") == "AssumedRole" and in_window(r["eventTime"], ORG_START, ORG_END)
     )
     role, count = roles.most_common(1)[0]
-    case = investigate_principal(engine, role, START, END)
+    case = investigate_principal(engine, role, ORG_START, ORG_END)
     assert len(case["timeline"]) == min(count, 10_000)
 
 
 def test_pivot_values_are_literals_and_fields_come_from_a_closed_list(engine):
     hostile = "x' OR '1'='1"
-    assert timeline(engine, "source_ip", hostile, START, END).empty
+    assert timeline(engine, "source_ip", hostile, ORG_START, ORG_END).empty
     with pytest.raises(ValueError, match="pivot field"):
-        timeline(engine, "eventname; DROP TABLE x", "y", START, END)
+        timeline(engine, "eventname; DROP TABLE x", "y", ORG_START, ORG_END)
 
 
-def test_related_guardduty_findings_name_the_principal(engine, report_data):
-    gd = [f for f in report_data.outcome.findings if f.detection_id == "guardduty_finding"]
+def test_related_guardduty_findings_name_the_principal(engine, demo_detected):
+    gd = [f for f in demo_detected.outcome.findings if f.detection_id == "guardduty_finding"]
     named = next(f for f in gd if f.principal and not f.principal.startswith("i-"))
     from pipeline import related_guardduty
 
-    related = related_guardduty(engine, START, END, user_names=[named.principal])
+    related = related_guardduty(engine, ORG_START, ORG_END, user_names=[named.principal])
     assert named.event_ids[0] in set(related["finding_id"])
 
 
-def test_suppression_impact_removes_exactly_the_matching_findings(engine, report_data):
-    findings = load_findings(report_data.settings)
+def test_suppression_impact_removes_exactly_the_matching_findings(engine, demo_detected):
+    findings = load_findings(demo_detected.settings)
     rates = hit_rates(findings, 14)
     assert rates["findings"].sum() == len(findings) and rates["share"].sum() == pytest.approx(1.0)
     on_arns = findings[findings["principal"].fillna("").str.startswith("arn:")]
@@ -85,12 +85,13 @@ def test_suppression_impact_removes_exactly_the_matching_findings(engine, report
     mine = findings[findings["detection_id"] == detection]
     principal = mine["principal"].value_counts().index[0]
     rule = {"principals": [principal], "reason": "test", "expires": "2099-01-01"}
-    impact = suppression_impact(report_data.settings, engine, detection, rule, START, END)
+    impact = suppression_impact(demo_detected.settings, engine, detection, rule, ORG_START, ORG_END)
     assert len(impact["before"]) == len(mine)
     assert set(impact["removed"]["principal"]) == {principal}
     assert len(impact["removed"]) + len(impact["after"]) == len(impact["before"])
     assert len(impact["removed"]) == int((mine["principal"] == principal).sum())
     with pytest.raises(ConfigError, match="reason"):
-        suppression_impact(report_data.settings, engine, detection, {"principals": ["x"]}, START, END)
+        suppression_impact(demo_detected.settings, engine, detection, {"principals": ["x"]},
+                           ORG_START, ORG_END)
     with pytest.raises(ConfigError, match="do not apply to guardduty_finding"):
-        suppression_impact(report_data.settings, engine, "guardduty_finding", rule, START, END)
+        suppression_impact(demo_detected.settings, engine, "guardduty_finding", rule, ORG_START, ORG_END)

@@ -22,9 +22,9 @@ def test_there_are_notebooks_and_they_carry_no_outputs():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs_on_the_demo(path, report_data, monkeypatch):
-    monkeypatch.setenv("TRAILGUARD_SOURCE", str(report_data.demo))
-    monkeypatch.setenv("TRAILGUARD_DATA_DIR", str(report_data.root / "data"))
+def test_notebook_runs_on_the_demo(path, demo_detected, monkeypatch):
+    monkeypatch.setenv("TRAILGUARD_SOURCE", str(demo_detected.demo))
+    monkeypatch.setenv("TRAILGUARD_DATA_DIR", str(demo_detected.root / "data"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(

@@ -10,24 +10,24 @@ import pytest
 
 from pipeline.reports import trends
 from pipeline.workflow import lake_for, open_engine
-from tests.reports.conftest import END, START, guardduty_findings, in_window
+from tests.helpers import ORG_END, ORG_START, guardduty_findings, in_window
 
-WEEK2 = END - timedelta(days=7)
+WEEK2 = ORG_END - timedelta(days=7)
 
 
 @pytest.fixture(scope="module")
-def engine(report_data):
-    engine = open_engine(report_data.settings, lake_for(report_data.settings, str(report_data.demo)))
+def engine(demo_detected):
+    engine = open_engine(demo_detected.settings, lake_for(demo_detected.settings, str(demo_detected.demo)))
     yield engine
     engine.close()
 
 
 def test_event_volume_matches_a_count_of_the_raw_records(engine, raw_records):
-    volume = trends.event_volume(engine, WEEK2, END)
+    volume = trends.event_volume(engine, WEEK2, ORG_END)
     expected = Counter(
         (r["recipientAccountId"], r["eventSource"])
         for r in raw_records
-        if in_window(r["eventTime"], WEEK2, END)
+        if in_window(r["eventTime"], WEEK2, ORG_END)
     )
     got = volume.groupby([volume["account_id"].astype(str), volume["event_source"].astype(str)])[
         "events"
@@ -39,34 +39,35 @@ def test_event_volume_matches_a_count_of_the_raw_records(engine, raw_records):
 
 
 def test_first_seen_principals_have_no_record_in_the_baseline(engine, raw_records):
-    new = trends.first_seen(engine, WEEK2, END, baseline_days=28)
+    new = trends.first_seen(engine, WEEK2, ORG_END, baseline_days=28)
 
     def identity(record: dict) -> str | None:
         who = record.get("userIdentity") or {}
         issuer = ((who.get("sessionContext") or {}).get("sessionIssuer") or {}).get("arn")
         return issuer or who.get("arn")
 
-    before = {identity(r) for r in raw_records if in_window(r["eventTime"], START, WEEK2)}
-    during = {identity(r) for r in raw_records if in_window(r["eventTime"], WEEK2, END)}
+    before = {identity(r) for r in raw_records if in_window(r["eventTime"], ORG_START, WEEK2)}
+    during = {identity(r) for r in raw_records if in_window(r["eventTime"], WEEK2, ORG_END)}
     expected = {p for p in during - before if p}
     got = set(new[new["kind"] == "principal"]["value"])
     assert got == expected and expected, "the demo's week 2 has principals never seen in week 1"
-    ips_before = {r.get("sourceIPAddress") for r in raw_records if in_window(r["eventTime"], START, WEEK2)}
+    ips_before = {r.get("sourceIPAddress") for r in raw_records
+                  if in_window(r["eventTime"], ORG_START, WEEK2)}
     assert not set(new[new["kind"] == "source_ip"]["value"]) & ips_before
     assert new["first_time"].min() >= pd.Timestamp(WEEK2)
 
 
-def test_guardduty_trends_count_each_finding_once_in_its_latest_version(engine, report_data):
+def test_guardduty_trends_count_each_finding_once_in_its_latest_version(engine, demo_detected):
     latest: dict[tuple[str, str, str], dict] = {}
-    for finding in guardduty_findings(report_data.demo):
-        if not in_window(finding["updatedAt"], WEEK2, END):
+    for finding in guardduty_findings(demo_detected.demo):
+        if not in_window(finding["updatedAt"], WEEK2, ORG_END):
             continue
         key = (finding["accountId"], finding["region"], finding["id"])
         if key not in latest or finding["updatedAt"] > latest[key]["updatedAt"]:
             latest[key] = finding
     real = [f for f in latest.values() if not f["service"].get("additionalInfo", {}).get("sample")]
     families = Counter(f["type"].split(":")[0] for f in real)
-    frame = trends.guardduty_trends(engine, WEEK2, END)
+    frame = trends.guardduty_trends(engine, WEEK2, ORG_END)
     assert int(frame["findings"].sum()) == len(real) > 0
     by_family = trends.guardduty_by_family(frame)
     assert by_family.sum(axis=1).to_dict() == dict(families)
@@ -74,19 +75,19 @@ def test_guardduty_trends_count_each_finding_once_in_its_latest_version(engine, 
     assert frame["severity"].cat.ordered
 
 
-def test_week_over_week_and_daily_trend_agree_with_the_findings(report_data):
-    findings = trends.load_findings(report_data.settings)
+def test_week_over_week_and_daily_trend_agree_with_the_findings(demo_detected):
+    findings = trends.load_findings(demo_detected.settings)
     assert findings["first_seen"].dt.tz is not None and findings["event_count"].dtype == "int64"
     assert findings["severity"].cat.ordered
-    produced = report_data.outcome.findings
+    produced = demo_detected.outcome.findings
     assert set(findings["finding_id"]) == {f.finding_id for f in produced}
 
     def week_of(f) -> str | None:
         first = pd.Timestamp(f.first_seen)
         first = first.tz_localize("UTC") if first.tzinfo is None else first
-        if pd.Timestamp(WEEK2) <= first < pd.Timestamp(END):
+        if pd.Timestamp(WEEK2) <= first < pd.Timestamp(ORG_END):
             return "this_week"
-        if pd.Timestamp(START) <= first < pd.Timestamp(WEEK2):
+        if pd.Timestamp(ORG_START) <= first < pd.Timestamp(WEEK2):
             return "last_week"
         return None
 
@@ -103,14 +104,14 @@ def test_week_over_week_and_daily_trend_agree_with_the_findings(report_data):
     assert int(daily.to_numpy().sum()) == len(findings)
     weekly = trends.findings_trend(findings, "W", "detection_id")
     assert set(weekly.index) <= {
-        pd.Timestamp(START),
+        pd.Timestamp(ORG_START),
         pd.Timestamp(WEEK2),
-        pd.Timestamp(START - timedelta(days=7)),
+        pd.Timestamp(ORG_START - timedelta(days=7)),
     }
 
 
-def test_top_principals_rank_by_findings(report_data):
-    findings = trends.load_findings(report_data.settings)
+def test_top_principals_rank_by_findings(demo_detected):
+    findings = trends.load_findings(demo_detected.settings)
     top = trends.top_principals(findings, 5)
     counts = findings["principal"].dropna().value_counts()
     assert top["findings"].tolist() == sorted(top["findings"].tolist(), reverse=True)
@@ -118,9 +119,9 @@ def test_top_principals_rank_by_findings(report_data):
     assert top["findings"].dtype == "int64"
 
 
-def test_log_coverage_matches_the_files_per_account_and_region(engine, report_data, raw_records):
-    coverage = trends.log_coverage(engine, WEEK2, END)
+def test_log_coverage_matches_the_files_per_account_and_region(engine, demo_detected, raw_records):
+    coverage = trends.log_coverage(engine, WEEK2, ORG_END)
     assert int(coverage["events"].sum()) == sum(
-        1 for r in raw_records if in_window(r["eventTime"], WEEK2, END)
+        1 for r in raw_records if in_window(r["eventTime"], WEEK2, ORG_END)
     )
     assert coverage["last_event"].dt.tz is not None and coverage["active_hours"].dtype == "int64"

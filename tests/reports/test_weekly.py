@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 from pipeline.cli.main import app
 from pipeline.reports.weekly import athena_cost, build_weekly_report, pipeline_cost, write_weekly_report
 from pipeline.reports.weeks import parse_week
-from tests.reports.conftest import END, in_window, settings_for
+from tests.helpers import ORG_END, in_window, settings_for
 
-WEEK2 = END - timedelta(days=7)
+WEEK2 = ORG_END - timedelta(days=7)
 SECTIONS = [
     "# Weekly security report: 2026-W46",
     "## Findings by severity",
@@ -33,8 +33,8 @@ SECTIONS = [
 
 
 @pytest.fixture(scope="module")
-def weekly(report_data, tmp_path_factory):
-    report = build_weekly_report(report_data.settings, str(report_data.demo))
+def weekly(demo_detected, tmp_path_factory):
+    report = build_weekly_report(demo_detected.settings, str(demo_detected.demo))
     path = write_weekly_report(report, tmp_path_factory.mktemp("weekly"))
     return report, path
 
@@ -62,9 +62,9 @@ def test_charts_render_and_are_linked(weekly):
         assert f"]({chart.name})" in text
 
 
-def test_numbers_match_independent_computations(weekly, report_data, raw_records):
+def test_numbers_match_independent_computations(weekly, demo_detected, raw_records):
     report, path = weekly
-    events = [r for r in raw_records if in_window(r["eventTime"], WEEK2, END)]
+    events = [r for r in raw_records if in_window(r["eventTime"], WEEK2, ORG_END)]
     assert report.events == len(events)
     assert f"{len(events):,} CloudTrail records this week" in path.read_text(encoding="utf-8")
     per_account = Counter(r["recipientAccountId"] for r in events)
@@ -75,7 +75,8 @@ def test_numbers_match_independent_computations(weekly, report_data, raw_records
         stamp = pd.Timestamp(f.first_seen)
         return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
 
-    new = [f for f in report_data.outcome.findings if pd.Timestamp(WEEK2) <= first(f) < pd.Timestamp(END)]
+    new = [f for f in demo_detected.outcome.findings
+           if pd.Timestamp(WEEK2) <= first(f) < pd.Timestamp(ORG_END)]
     assert len(report.findings) == len(new)
     high = sorted(f.finding_id for f in new if f.severity in ("high", "critical"))
     assert sorted(report.new_high["finding_id"]) == high and high
@@ -86,9 +87,9 @@ def test_numbers_match_independent_computations(weekly, report_data, raw_records
     assert {k: int(v) for k, v in table.items() if v} == dict(by_detection)
 
 
-def test_pipeline_cost_reads_the_recorded_runs(weekly, report_data):
+def test_pipeline_cost_reads_the_recorded_runs(weekly, demo_detected):
     report, _ = weekly
-    ran = {r.detection_id for r in report_data.outcome.result.runs if not r.error}
+    ran = {r.detection_id for r in demo_detected.outcome.result.runs if not r.error}
     assert set(report.pipeline_cost["detection_id"]) == ran
     assert report.runs == len(ran)
 
@@ -107,15 +108,15 @@ def test_athena_cost_bills_at_least_ten_megabytes_per_query():
             "duration_s": [1.0, 2.0, 3.0],
         }
     )
-    table = pipeline_cost(runs, WEEK2, END).set_index("detection_id")
+    table = pipeline_cost(runs, WEEK2, ORG_END).set_index("detection_id")
     assert table.loc["a", "usd"] == pytest.approx(15.0) and table.loc["a", "runs"] == 2
     assert table.loc["b", "usd"] == 0.0 and table.loc["b", "bytes_scanned"] == 0
     assert table.loc["a", "estimated_bytes"] == 9 * 10**11 and table.loc["b", "estimated_bytes"] == 5
 
 
-def test_a_week_without_findings_still_reports(report_data, tmp_path):
+def test_a_week_without_findings_still_reports(demo_detected, tmp_path):
     quiet = parse_week("2026-W47")  # after the demo: no logs, no findings
-    report = build_weekly_report(report_data.settings, str(report_data.demo), quiet)
+    report = build_weekly_report(demo_detected.settings, str(demo_detected.demo), quiet)
     path = write_weekly_report(report, tmp_path)
     text = path.read_text(encoding="utf-8")
     assert report.findings.empty and "No new findings this week" in report.summary[0]
@@ -125,10 +126,10 @@ def test_a_week_without_findings_still_reports(report_data, tmp_path):
     assert "silent" in text and len(report.charts) == 4
 
 
-def test_health_names_stopped_and_silent_senders_missing_and_malformed_files(report_data, tmp_path, weekly):
+def test_health_names_stopped_and_silent_senders_missing_and_malformed_files(demo_detected, tmp_path, weekly):
     baseline, _ = weekly
     demo = tmp_path / "demo"
-    shutil.copytree(report_data.demo, demo)
+    shutil.copytree(demo_detected.demo, demo)
     coverage = baseline.health.coverage.sort_values("events", ascending=False)
     busiest, other = coverage.iloc[0], coverage.iloc[1]
     cut = (WEEK2 + timedelta(days=2, hours=12)).strftime("%Y%m%dT%H%MZ")
@@ -165,14 +166,14 @@ def test_health_names_stopped_and_silent_senders_missing_and_malformed_files(rep
     assert broken.name in text
 
 
-def test_cli_writes_the_report_and_rejects_a_bad_week(report_data, tmp_path, monkeypatch):
-    monkeypatch.setenv("TRAILGUARD_DATA_DIR", str(report_data.root / "data"))
+def test_cli_writes_the_report_and_rejects_a_bad_week(demo_detected, tmp_path, monkeypatch):
+    monkeypatch.setenv("TRAILGUARD_DATA_DIR", str(demo_detected.root / "data"))
     runner = CliRunner()
-    bad = runner.invoke(app, ["report", "weekly", "--week", "2026-48", "--source", str(report_data.demo)])
+    bad = runner.invoke(app, ["report", "weekly", "--week", "2026-48", "--source", str(demo_detected.demo)])
     assert bad.exit_code == 2 and "--week" in bad.output and "Traceback" not in bad.output
     missing = runner.invoke(app, ["report", "weekly", "--source", str(tmp_path / "nope")])
     assert missing.exit_code == 2 and "no such folder" in missing.output
-    ok = runner.invoke(app, ["report", "weekly", "--source", str(report_data.demo), "--out", str(tmp_path)])
+    ok = runner.invoke(app, ["report", "weekly", "--source", str(demo_detected.demo), "--out", str(tmp_path)])
     assert ok.exit_code == 0, ok.output
     assert (tmp_path / "weekly-2026-W46.md").is_file()
     assert len(list(tmp_path.glob("weekly-2026-W46-*.png"))) == 4

@@ -1,0 +1,136 @@
+"""Plain helpers shared by test modules: canned values and small builders, no fixtures.
+
+Fixtures (servers, generated organizations) live in tests/conftest.py; the fake HTTP services in
+tests/fake_services.py. A test module imports from here, never from another test module
+(tests/test_test_layout.py checks it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import Settings
+from pipeline.findings.model import Finding
+from pipeline.findings.store import FindingsStore, RunMetadata
+
+# --- the generated organizations of tests/conftest.py ---------------------------------------------
+
+# ``small_org``: two days from 2026-11-01, every CloudTrail file covered by signed digests.
+SMALL_ORG = {"events": 5_000, "days": 2, "seed": 7}
+SMALL_START, SMALL_END = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 3, tzinfo=UTC)
+
+# ``demo_org``: two full ISO weeks, Monday 2026-11-02 (2026-W45) to Monday 2026-11-16 (2026-W46 ends).
+ORG_START, ORG_END = datetime(2026, 11, 2, tzinfo=UTC), datetime(2026, 11, 16, tzinfo=UTC)
+DEMO_ORG = {"events": 40_000, "days": 14, "seed": 11, "start": ORG_START}
+
+
+def cloudtrail_records(demo: Path) -> list[dict]:
+    """Every CloudTrail record under the folder, read with gzip + json (digests excluded)."""
+    records: list[dict] = []
+    for path in sorted(demo.glob("AWSLogs/*/*/CloudTrail/*/*/*/*/*.json.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            records.extend(json.load(handle)["Records"])
+    return records
+
+
+def guardduty_findings(demo: Path) -> list[dict]:
+    """Every GuardDuty finding exported under the folder, read with gzip + json."""
+    findings: list[dict] = []
+    for path in sorted(demo.glob("AWSLogs/*/GuardDuty/*/*/*/*/*.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            findings.extend(json.loads(line) for line in handle if line.strip())
+    return findings
+
+
+def in_window(stamp: str, start: datetime, end: datetime) -> bool:
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return start <= moment < end
+
+
+def settings_for(root: Path, demo: Path) -> Settings:
+    """Settings reading ``demo`` as the source, with state (lake, findings) under ``root/data``."""
+    return Settings().with_overrides(source=str(demo), data_dir=str(root / "data"))
+
+
+# --- AWS (the moto server) ------------------------------------------------------------------------
+
+REGION = "us-east-1"
+RESULTS_BUCKET = "athena-results"
+
+
+def athena_result(columns: list[tuple[str, str]], rows: list[list[str | None]]) -> dict[str, Any]:
+    """One canned result: a header row then the data rows, shaped as GetQueryResults returns them."""
+
+    def cell(value: str | None) -> dict[str, str]:
+        return {} if value is None else {"VarCharValue": value}
+
+    return {
+        "rows": [{"Data": [cell(n) for n, _ in columns]}] + [{"Data": [cell(v) for v in r]} for r in rows],
+        "column_info": [{"CatalogName": "hive", "SchemaName": "", "TableName": "", "Name": n, "Label": n,
+                         "Type": t, "Precision": 0, "Scale": 0, "Nullable": "UNKNOWN", "CaseSensitive": True}
+                        for n, t in columns],
+    }
+
+
+# --- findings and the findings store --------------------------------------------------------------
+
+
+def make_finding(finding_id: str, detection_id: str = "root_login", **changes: Any) -> Finding:
+    values: dict[str, Any] = dict(
+        detection_id=detection_id, finding_id=finding_id, severity="high", title="Root console login",
+        event_ids=[f"{finding_id}-e1"], account_id="111111111111", region="eu-west-1",
+        principal="root", first_seen="2024-05-01T10:00:00Z", last_seen="2024-05-01T10:05:00Z",
+        event_count=1, source_ip="203.0.113.9", attack=["T1078"], runbook="runbooks/root.md",
+        dedup_key={"principal": "root"}, context={"user_agent": ["a", "b"], "n": 3},
+    )
+    values.update(changes)
+    return Finding(**values)
+
+
+def make_run(run_id: str, now: str = "2024-05-01T11:00:00Z", detection_id: str = "root_login",
+             **changes: Any) -> RunMetadata:
+    values: dict[str, Any] = dict(
+        run_id=run_id, detection_id=detection_id, engine="duckdb", window_start="2024-05-01T10:00:00Z",
+        window_end=now, now=now, query_id=None, bytes_scanned=None, duration_s=0.25, rows=1,
+    )
+    values.update(changes)
+    return RunMetadata(**values)
+
+
+def fill(store: FindingsStore) -> None:
+    """Three runs: r1 finds f1 and f2, r2 (another detection, another day) finds g1, r3 updates f1."""
+    store.append([make_finding("f1"), make_finding("f2", severity="low", account_id="222222222222",
+                                                   first_seen="2024-05-01T08:00:00Z",
+                                                   last_seen="2024-05-01T08:30:00Z")],
+                 make_run("r1", query_id="q-1", bytes_scanned=1024))
+    store.append([make_finding("g1", detection_id="burst", severity="CRITICAL",
+                               first_seen="2024-05-02T09:00:00Z", last_seen="2024-05-02T09:10:00Z")],
+                 make_run("r2", now="2024-05-02T10:00:00Z", detection_id="burst", engine="athena"))
+    store.append([make_finding("f1", event_ids=["f1-e1", "f1-e2"], event_count=2,
+                               last_seen="2024-05-02T10:30:00+00:00")],
+                 make_run("r3", now="2024-05-02T11:00:00Z"))
+
+
+def sink_finding(n: int = 1, events: int = 3, severity: str = "high",
+                 detection: str = "iam_access_key_created",
+                 principal: str = "arn:aws:iam::222222222222:user/mallory") -> Finding:
+    """A finding as the ticketing and paging sinks (Jira, PagerDuty) receive it."""
+    return Finding(
+        detection_id=detection, finding_id=f"{n:032x}", severity=severity,
+        title="IAM access key created", event_ids=[f"event-{n}-{i}" for i in range(events)],
+        account_id="222222222222", region="eu-west-1", principal=principal,
+        first_seen="2026-01-15 10:00:00", last_seen="2026-01-15 10:30:00", event_count=events,
+        source_ip="203.0.113.9", attack=["T1098.001"], runbook="Deactivate the key.\nAsk the owner.",
+        dedup_key={"principal": principal}, context={"target_user": "ci-bot"},
+    )
+
+
+def grown(f: Finding, more: int = 2) -> Finding:
+    """The same finding after ``more`` events joined it (a burst still going)."""
+    ids = [*f.event_ids, *(f"event-extra-{i}" for i in range(more))]
+    return dataclasses.replace(f, event_ids=ids, event_count=len(ids), last_seen="2026-01-15 11:00:00")
