@@ -24,7 +24,7 @@ from pipeline.cli.integrity import validate_logs
 from pipeline.demo import generate_demo
 from pipeline.demo.digests import (
     DEMO_BUCKET,
-    PUBLIC_KEYS_FILE,
+    demo_keys_file,
     demo_private_key,
     render_digest,
     sign_digest,
@@ -46,11 +46,12 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def demo(pristine: Path, tmp_path: Path) -> Path:
     copy = tmp_path / "demo"
     shutil.copytree(pristine, copy)
+    shutil.copy(demo_keys_file(pristine), demo_keys_file(copy))  # trusted keys live beside, not inside
     return copy
 
 
 def run(root: Path, keys: dict[str, Any] | None = None) -> ValidationReport:
-    return validate(root, START, END, keys if keys is not None else load_public_keys(root / PUBLIC_KEYS_FILE))
+    return validate(root, START, END, keys if keys is not None else load_public_keys(demo_keys_file(root)))
 
 
 def problems(report: ValidationReport) -> list[tuple[str, str]]:
@@ -166,7 +167,7 @@ def test_unknown_key_fingerprint(demo: Path) -> None:
     doc["digestPublicKeyFingerprint"] = "f" * 32
     rewrite(target, doc, resign=True)
     assert problems(run(demo)) == [("unknown_keys", target.name)]
-    keys = load_public_keys(demo / PUBLIC_KEYS_FILE)
+    keys = load_public_keys(demo_keys_file(demo))
     none_known = run(demo, {"0" * 32: next(iter(keys.values()))})
     assert not none_known.ok and none_known.counts()["unknown_keys"] == len(digests(demo))
 
@@ -193,7 +194,8 @@ def test_four_tamperings_exactly(demo: Path) -> None:
         ("unlisted_log_files", extra.name),
         ("modified_digests", edited.name),
     ])
-    args = ["validate-logs", "--source", str(demo), "--start", "2026-11-01", "--end", "2026-11-03"]
+    args = ["validate-logs", "--source", str(demo), "--start", "2026-11-01", "--end", "2026-11-03",
+            "--public-keys", str(demo_keys_file(demo))]
     result = CliRunner().invoke(app(), args)
     assert result.exit_code == 1, result.output
     assert modified.name in result.output and edited.name in result.output
@@ -208,12 +210,13 @@ def app() -> typer.Typer:
 
 def test_cli_exit_codes_and_json(pristine: Path, tmp_path: Path) -> None:
     runner = CliRunner()
+    keys = ["--public-keys", str(demo_keys_file(pristine))]
     ok = runner.invoke(app(), ["validate-logs", "--source", str(pristine), "--start", "2026-11-01T00:00:00Z",
-                               "--end", "2026-11-03T00:00:00Z", "--json"])
+                               "--end", "2026-11-03T00:00:00Z", "--json", *keys])
     assert ok.exit_code == 0, ok.output
     assert json.loads(ok.output)["ok"] is True
     table = runner.invoke(app(), ["validate-logs", "--source", str(pristine), "--start", "2026-11-01",
-                                  "--end", "2026-11-03"])
+                                  "--end", "2026-11-03", *keys])
     assert table.exit_code == 0 and "valid_log_files" in table.output and "all valid" in table.output
     for bad in (["--start", "yesterday", "--end", "2026-11-03"],
                 ["--start", "2026-11-03", "--end", "2026-11-01"],
@@ -223,14 +226,14 @@ def test_cli_exit_codes_and_json(pristine: Path, tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     result = runner.invoke(app(), ["validate-logs", "--source", str(empty), "--start", "2026-11-01",
-                                   "--end", "2026-11-03", "--public-keys", str(pristine / PUBLIC_KEYS_FILE)])
+                                   "--end", "2026-11-03", "--public-keys", str(demo_keys_file(pristine))])
     assert result.exit_code == 1  # nothing verified is not a pass
 
 
 def test_public_keys_as_pem(pristine: Path, tmp_path: Path) -> None:
     from cryptography.hazmat.primitives import serialization
 
-    keys = load_public_keys(pristine / PUBLIC_KEYS_FILE)
+    keys = load_public_keys(demo_keys_file(pristine))
     spki = serialization.PublicFormat.SubjectPublicKeyInfo
     pem = {fp: k.public_bytes(serialization.Encoding.PEM, spki).decode() for fp, k in keys.items()}
     path = tmp_path / "keys.json"
@@ -250,7 +253,7 @@ def test_on_s3_with_metadata_signatures(pristine: Path) -> None:
                 metadata = {"signature": sig.read_text().strip(), "signature-algorithm": "SHA256withRSA"}
                 extra["Metadata"] = metadata
             s3.put_object(Bucket=DEMO_BUCKET, Key=key, Body=path.read_bytes(), **extra)
-        keys = load_public_keys(pristine / PUBLIC_KEYS_FILE)
+        keys = load_public_keys(demo_keys_file(pristine))
         report = validate(f"s3://{DEMO_BUCKET}", START, END, keys, s3_client=s3)
         assert report.ok, report.problems[:5]
         assert report.counts()["valid_log_files"] == len(log_files(pristine))
@@ -271,7 +274,8 @@ def test_demo_with_digests_is_deterministic(tmp_path: Path) -> None:
     generate_demo(tmp_path / "b", events=5000, days=2, seed=5, digests=True)
     a = tree(tmp_path / "a")
     assert a == tree(tmp_path / "b")
-    assert any("CloudTrail-Digest" in k and k.endswith(".sig") for k in a) and PUBLIC_KEYS_FILE in a
+    assert any("CloudTrail-Digest" in k and k.endswith(".sig") for k in a)
+    assert demo_keys_file(tmp_path / "a").is_file()
 
 
 def test_a_window_before_the_first_digest_is_no_gap_but_one_after_them_is(tmp_path):
@@ -283,8 +287,11 @@ def test_a_window_before_the_first_digest_is_no_gap_but_one_after_them_is(tmp_pa
 
     manifest = generate_demo(tmp_path / "org", events=5_000, days=2, seed=3)
     start, end = manifest.window()
-    keys = load_public_keys(tmp_path / "org" / "demo-public-keys.json")
+    keys = load_public_keys(demo_keys_file(tmp_path / "org"))
     before = validate(tmp_path / "org", start - timedelta(hours=5), start - timedelta(hours=3), keys)
     assert before.problems == [] and before.valid_digests == 0  # nothing to check, nothing wrong
+    assert before.note and "first digest" in before.note  # said, not "INVALID: 0 problem(s)"
     after = validate(tmp_path / "org", end + timedelta(hours=3), end + timedelta(hours=5), keys)
-    assert not after.ok and [p.category for p in after.problems] == ["missing_digests"]
+    trees = {p.parents[3] for p in digests(tmp_path / "org")}
+    assert not after.ok and {p.category for p in after.problems} == {"missing_digests"}
+    assert len(after.problems) == len(trees)  # every account and region is missing its digests

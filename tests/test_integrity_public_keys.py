@@ -10,6 +10,7 @@ import boto3
 from botocore.stub import Stubber
 
 from pipeline.demo import generate_demo
+from pipeline.demo.digests import demo_keys_file
 from pipeline.integrity.findings import public_keys_for
 from pipeline.integrity.keys import fetch_public_keys
 from pipeline.integrity.validate import validate
@@ -17,7 +18,7 @@ from pipeline.integrity.validate import validate
 
 def _listed(tmp_path):
     manifest = generate_demo(tmp_path / "org", events=5_000, days=2, seed=4)
-    keys = json.loads((tmp_path / "org" / "demo-public-keys.json").read_text(encoding="utf-8"))
+    keys = json.loads((demo_keys_file(tmp_path / "org")).read_text(encoding="utf-8"))
     start, end = manifest.window()
     entries = [
         {

@@ -213,6 +213,10 @@ def demo(
         for finding in outcome.findings:
             handle.write(finding.to_json() + "\n")
     console.print(f"findings written to {findings_file}")
+    from pipeline.demo.digests import demo_keys_file
+
+    console.print(f"digest public keys written to {demo_keys_file(out)} (outside the source: "
+                  "validate-logs --public-keys)")
     console.print(f"findings stored in {record_findings(settings, outcome, start, end)} "
                   "(next: trailguard report weekly, trailguard cost)")
 

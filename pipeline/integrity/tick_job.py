@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -24,14 +24,13 @@ from pipeline.config import ConfigError
 from pipeline.findings.model import Finding
 from pipeline.findings.store import RunMetadata
 from pipeline.integrity.findings import DETECTION_ID, has_digests, public_keys_for, report_findings
-from pipeline.integrity.validate import validate
+from pipeline.integrity.validate import SETTLE, validate
 from pipeline.runs.schedule import Schedule
 from pipeline.runs.scheduler import DetectionTick, Runner, TickReport
 from pipeline.runs.state import LockHeld, StateConflict
 from pipeline.sinks.base import SinkError
 from pipeline.times import iso_z, parse_optional
 
-SETTLE = timedelta(hours=2)  # validate only hours whose digests have had time to arrive everywhere
 ERRORS = (ConfigError, OSError, ValueError, ClientError, BotoCoreError, StateConflict, SinkError)
 
 
@@ -90,7 +89,7 @@ def run_integrity(runner: Runner, now: datetime, report: TickReport, s3_client: 
     def find(start: datetime, end: datetime) -> tuple[list[Finding], RunMetadata]:
         began = time.monotonic()
         keys = public_keys_for(source, config.get("public_keys") or None, start, end)
-        checked = validate(source, start, end - SETTLE, keys, s3_client)
+        checked = validate(source, start, end - SETTLE, keys, s3_client, now=now)
         tick.windows += 1
         tick.validated_from = tick.validated_from or iso_z(start)
         tick.validated_to = iso_z(end - SETTLE)

@@ -15,6 +15,7 @@ from pipeline.catalog.specs import load_specs
 from pipeline.config import ConfigError, Settings
 from pipeline.engines.base import Engine
 from pipeline.lake.ingest import IngestReport, ingest_table
+from pipeline.source.guardduty import Limits
 
 Progress = Callable[[str, int, int], None]
 
@@ -57,6 +58,14 @@ def local_root(
     return root
 
 
+def ingest_limits(settings: Settings) -> Limits:
+    """``[ingest] max_file_bytes`` / ``max_records_per_file``; a bad value names itself."""
+    try:
+        return Limits.from_config(settings.raw.get("ingest"))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def ingest(
     settings: Settings, source: str, days: list[str] | None = None, progress: Progress | None = None
 ) -> tuple[Path, list[IngestReport]]:
@@ -65,10 +74,11 @@ def ingest(
     lake = lake_for(settings, source)
     specs = load_specs()
     wanted = set(days) if days is not None else None
+    limits = ingest_limits(settings)
     reports = []
     for table in ("cloudtrail", "guardduty_findings"):
         callback = (lambda d, t, name=table: progress(f"ingest {name}", d, t)) if progress else None
-        reports.append(ingest_table(specs[table], root, lake, days=wanted, progress=callback))
+        reports.append(ingest_table(specs[table], root, lake, days=wanted, progress=callback, limits=limits))
     return lake, reports
 
 

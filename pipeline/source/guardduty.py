@@ -13,6 +13,7 @@ import json
 import re
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,49 @@ _PANTHER_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}(?:\.\d+)?)$
 
 class UnreadableFile(ValueError):
     """A file that cannot be read at all (truncated gzip, not JSON); the message says why."""
+
+
+CHUNK = 1 << 20  # streaming reads: memory per file is bounded by this, not by what a file inflates to
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one raw file may hold before it is skipped (``[ingest]`` in the config).
+
+    A 1 MB gzip file can inflate to gigabytes (a decompression bomb); one such file must cost a
+    warning, not the process. Defaults sit far above anything CloudTrail or GuardDuty deliver
+    (a CloudTrail file holds minutes of one account and region: megabytes, thousands of records).
+    """
+
+    max_file_bytes: int = 256 * 1024 * 1024  # uncompressed
+    max_records_per_file: int = 1_000_000
+
+    @classmethod
+    def from_config(cls, section: dict[str, Any] | None) -> Limits:
+        """``[ingest] max_file_bytes`` / ``max_records_per_file``; a bad value raises ValueError naming it."""
+        section = section or {}
+        values = {}
+        for name in ("max_file_bytes", "max_records_per_file"):
+            value = section.get(name, getattr(cls, name))
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"[ingest] {name} = {value!r}: expected a positive whole number")
+            values[name] = value
+        return cls(**values)
+
+
+def uncompressed_size(path: Path, stop_after: int) -> int:
+    """Bytes ``path`` holds once gunzipped (itself when not gzip), counted in chunks: stops past
+    ``stop_after`` so a bomb is measured without ever being held in memory."""
+    total = 0
+    with open(path, "rb") as raw:
+        gzipped = raw.read(2) == b"\x1f\x8b"
+    opener = gzip.open if gzipped else open
+    with opener(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            total += len(chunk)
+            if total > stop_after:
+                break
+    return total
 
 
 def _camel(key: str) -> str:
@@ -69,12 +113,18 @@ def _unwrap(document: Any) -> list[Any]:
     return [document]
 
 
-def read_text(path: Path) -> str:
-    """The file's text, gunzipped when it is gzip; truncation and bad bytes are reported, not hidden."""
+def read_text(path: Path, limits: Limits | None = None) -> str:
+    """The file's text, gunzipped when it is gzip, after a streaming size check against ``limits``;
+    truncation, bad bytes and bombs are reported, not hidden."""
+    limits = limits or Limits()
     try:
-        data = path.read_bytes()
-        if data[:2] == b"\x1f\x8b":
-            data = gzip.decompress(data)
+        if uncompressed_size(path, limits.max_file_bytes) > limits.max_file_bytes:
+            raise UnreadableFile(f"decompresses to more than max_file_bytes = {limits.max_file_bytes} "
+                                 "([ingest] in the config); not read")
+        with open(path, "rb") as raw:
+            gzipped = raw.read(2) == b"\x1f\x8b"
+        with (gzip.open(path, "rb") if gzipped else open(path, "rb")) as handle:
+            data = handle.read(limits.max_file_bytes + 1)
         return data.decode("utf-8")
     except (EOFError, OSError, zlib.error) as exc:
         raise UnreadableFile(f"unreadable gzip ({exc})") from exc
@@ -82,23 +132,73 @@ def read_text(path: Path) -> str:
         raise UnreadableFile(f"not UTF-8 text ({exc})") from exc
 
 
-def iter_findings(path: Path) -> Iterator[tuple[dict[str, Any] | None, int]]:
-    """Yield (finding or None, line number) for every JSON value in the file."""
-    text = read_text(path)
-    stripped = text.strip()
-    if not stripped:
-        return
+def _lines(path: Path) -> Iterator[bytes]:
+    """The file's lines, streamed (gunzipped when it is gzip)."""
+    with open(path, "rb") as raw:
+        gzipped = raw.read(2) == b"\x1f\x8b"
+    with (gzip.open(path, "rb") if gzipped else open(path, "rb")) as handle:
+        yield from handle
+
+
+def iter_findings(path: Path, limits: Limits | None = None) -> Iterator[tuple[dict[str, Any] | None, int]]:
+    """Yield (finding or None, line number) for every JSON value in the file.
+
+    The export's one-finding-per-line files are streamed line by line; only a file that is one
+    JSON document (an array, ``GetFindings`` output) is read whole, and only once it is known to
+    fit ``limits.max_file_bytes``. More than ``limits.max_records_per_file`` values is refused."""
+    limits = limits or Limits()
     try:
-        whole = json.loads(stripped)
-    except json.JSONDecodeError:
-        whole = None
-        for number, line in enumerate(text.splitlines(), start=1):
+        whole = _single_document(path, limits)
+        if whole is not None:
+            items = _unwrap(whole[0])
+            if len(items) > limits.max_records_per_file:
+                raise UnreadableFile(f"more than max_records_per_file = {limits.max_records_per_file} "
+                                     "findings ([ingest] in the config); not read")
+            for item in items:
+                yield normalize_finding(item), 1
+            return
+        values = 0
+        for number, line in enumerate(_lines(path), start=1):
             if not line.strip():
                 continue
+            values += 1
+            if values > limits.max_records_per_file:
+                raise UnreadableFile(f"more than max_records_per_file = {limits.max_records_per_file} "
+                                     "findings ([ingest] in the config); the rest not read")
             try:
                 yield normalize_finding(json.loads(line)), number
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
                 yield None, number
-        return
-    for item in _unwrap(whole):
-        yield normalize_finding(item), 1
+    except (EOFError, OSError, zlib.error) as exc:
+        raise UnreadableFile(f"unreadable gzip ({exc})") from exc
+
+
+def _single_document(path: Path, limits: Limits) -> tuple[Any] | None:
+    """``(document,)`` when the whole file is one JSON value spanning lines; None for JSON lines."""
+    with open(path, "rb") as raw:
+        gzipped = raw.read(2) == b"\x1f\x8b"
+    with (gzip.open(path, "rb") if gzipped else open(path, "rb")) as handle:
+        head = handle.read(CHUNK)
+    first = head.lstrip()[:1]
+    if first not in (b"[", b"{") or (first == b"{" and b"\n" in head.strip()[:CHUNK - 1] and
+                                      _first_line_parses(head)):
+        return None
+    text = read_text(path, limits).strip()
+    if not text:
+        return None
+    try:
+        return (json.loads(text),)
+    except json.JSONDecodeError:
+        return None  # not one document: read it as lines
+    except RecursionError:
+        raise UnreadableFile("JSON nested too deeply to read") from None
+
+
+def _first_line_parses(head: bytes) -> bool:
+    """Whether the first line of ``head`` is a JSON value on its own (so the file is JSON lines)."""
+    line = head.lstrip().split(b"\n", 1)[0]
+    try:
+        json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        return False
+    return True
