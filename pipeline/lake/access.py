@@ -15,7 +15,7 @@ from pipeline.catalog.specs import load_specs
 from pipeline.config import ConfigError, Settings
 from pipeline.engines.base import Engine
 from pipeline.lake.ingest import IngestReport, ingest_table
-from pipeline.source.guardduty import Limits
+from pipeline.source.limits import Limits
 
 Progress = Callable[[str, int, int], None]
 

@@ -32,7 +32,8 @@ from pipeline.catalog.specs import TableSpec
 from pipeline.lake.normalize import NO_FIELDS, NormalizeReport, normalize_records
 from pipeline.lake.parts import READ_ERRORS, compact_partition, copy_to_parquet
 from pipeline.lake.report import IngestReport, SkipLedger
-from pipeline.source.guardduty import Limits, UnreadableFile, iter_findings, uncompressed_size
+from pipeline.source.guardduty import iter_findings
+from pipeline.source.limits import Limits, UnreadableFile, check_size
 
 log = logging.getLogger(__name__)
 
@@ -175,10 +176,7 @@ def _load_cloudtrail_json(path: Path, limits: Limits | None = None) -> dict:
     """The file's JSON document, read only after a streaming check that it fits ``limits``."""
     limits = limits or Limits()
     try:
-        size = uncompressed_size(path, limits.max_file_bytes)
-        if size > limits.max_file_bytes:
-            raise UnreadableFile(f"decompresses to more than max_file_bytes = {limits.max_file_bytes} "
-                                 "([ingest] in the config); not read")
+        check_size(path, limits)
         with gzip.open(path, "rt", encoding="utf-8") as handle:
             return json.load(handle)
     except (EOFError, OSError, zlib.error) as exc:
@@ -212,13 +210,15 @@ class CloudTrailIngester:
 
     def ingest_partition(self, partition: tuple[str, ...], files: list[Path]) -> list[Path]:
         """Ingest ``files``; returns the files now accounted for (ingested, empty or skipped)."""
-        literal = [f for f in files if GLOB_CHARACTERS & set(f.name)]
+        oversized = [f for f in files if self._over_limit(f)]
+        literal = [f for f in files if GLOB_CHARACTERS & set(f.name) and f not in set(oversized)]
+        aside = set(oversized) | set(literal)
         for path in literal:  # DuckDB would read the name as a pattern and match other files too
             self.report.warn(f"{path}: file name has glob characters; read on its own, not as a pattern")
             self._ingest_normalized(partition, path)
-        files = [f for f in files if f not in literal]
+        files = [f for f in files if f not in aside]
         if not files:
-            return literal
+            return literal + oversized
         out = _part_path(self.lake_table, partition, files)
         try:
             copy_to_parquet(self.con, _lake_select(self.spec, files, limits=self.limits), out)
@@ -227,7 +227,18 @@ class CloudTrailIngester:
             good = self._ingest_one_by_one(partition, files)
         if good:
             self._count(out, good)
-        return files + literal
+        return files + literal + oversized
+
+    def _over_limit(self, path: Path) -> bool:
+        """Skip (with the limit named) a file past ``[ingest]``'s caps before DuckDB holds it whole."""
+        try:
+            check_size(path, self.limits)
+        except UnreadableFile as exc:
+            self.report.skip(path, str(exc))
+            return True
+        except (OSError, EOFError, zlib.error):
+            return False  # a broken gzip: the readers name it as before
+        return False
 
     def _ingest_one_by_one(self, partition: tuple[str, ...], files: list[Path]) -> list[Path]:
         good: list[Path] = []

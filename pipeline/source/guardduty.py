@@ -8,63 +8,16 @@ so a finding is never lost to its wrapping.
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.source.limits import CHUNK, Limits, UnreadableFile, check_size, open_raw
+
 _PANTHER_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}(?:\.\d+)?)$")
-
-
-class UnreadableFile(ValueError):
-    """A file that cannot be read at all (truncated gzip, not JSON); the message says why."""
-
-
-CHUNK = 1 << 20  # streaming reads: memory per file is bounded by this, not by what a file inflates to
-
-
-@dataclass(frozen=True)
-class Limits:
-    """How much one raw file may hold before it is skipped (``[ingest]`` in the config).
-
-    A 1 MB gzip file can inflate to gigabytes (a decompression bomb); one such file must cost a
-    warning, not the process. Defaults sit far above anything CloudTrail or GuardDuty deliver
-    (a CloudTrail file holds minutes of one account and region: megabytes, thousands of records).
-    """
-
-    max_file_bytes: int = 256 * 1024 * 1024  # uncompressed
-    max_records_per_file: int = 1_000_000
-
-    @classmethod
-    def from_config(cls, section: dict[str, Any] | None) -> Limits:
-        """``[ingest] max_file_bytes`` / ``max_records_per_file``; a bad value raises ValueError naming it."""
-        section = section or {}
-        values = {}
-        for name in ("max_file_bytes", "max_records_per_file"):
-            value = section.get(name, getattr(cls, name))
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"[ingest] {name} = {value!r}: expected a positive whole number")
-            values[name] = value
-        return cls(**values)
-
-
-def uncompressed_size(path: Path, stop_after: int) -> int:
-    """Bytes ``path`` holds once gunzipped (itself when not gzip), counted in chunks: stops past
-    ``stop_after`` so a bomb is measured without ever being held in memory."""
-    total = 0
-    with open(path, "rb") as raw:
-        gzipped = raw.read(2) == b"\x1f\x8b"
-    opener = gzip.open if gzipped else open
-    with opener(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            total += len(chunk)
-            if total > stop_after:
-                break
-    return total
 
 
 def _camel(key: str) -> str:
@@ -118,12 +71,8 @@ def read_text(path: Path, limits: Limits | None = None) -> str:
     truncation, bad bytes and bombs are reported, not hidden."""
     limits = limits or Limits()
     try:
-        if uncompressed_size(path, limits.max_file_bytes) > limits.max_file_bytes:
-            raise UnreadableFile(f"decompresses to more than max_file_bytes = {limits.max_file_bytes} "
-                                 "([ingest] in the config); not read")
-        with open(path, "rb") as raw:
-            gzipped = raw.read(2) == b"\x1f\x8b"
-        with (gzip.open(path, "rb") if gzipped else open(path, "rb")) as handle:
+        check_size(path, limits, count_objects=False)  # the caller counts the records it parses
+        with open_raw(path) as handle:
             data = handle.read(limits.max_file_bytes + 1)
         return data.decode("utf-8")
     except (EOFError, OSError, zlib.error) as exc:
@@ -134,9 +83,7 @@ def read_text(path: Path, limits: Limits | None = None) -> str:
 
 def _lines(path: Path) -> Iterator[bytes]:
     """The file's lines, streamed (gunzipped when it is gzip)."""
-    with open(path, "rb") as raw:
-        gzipped = raw.read(2) == b"\x1f\x8b"
-    with (gzip.open(path, "rb") if gzipped else open(path, "rb")) as handle:
+    with open_raw(path) as handle:
         yield from handle
 
 
@@ -148,6 +95,7 @@ def iter_findings(path: Path, limits: Limits | None = None) -> Iterator[tuple[di
     fit ``limits.max_file_bytes``. More than ``limits.max_records_per_file`` values is refused."""
     limits = limits or Limits()
     try:
+        check_size(path, limits, count_objects=False)  # so no line can be longer than the cap
         whole = _single_document(path, limits)
         if whole is not None:
             items = _unwrap(whole[0])
@@ -175,13 +123,10 @@ def iter_findings(path: Path, limits: Limits | None = None) -> Iterator[tuple[di
 
 def _single_document(path: Path, limits: Limits) -> tuple[Any] | None:
     """``(document,)`` when the whole file is one JSON value spanning lines; None for JSON lines."""
-    with open(path, "rb") as raw:
-        gzipped = raw.read(2) == b"\x1f\x8b"
-    with (gzip.open(path, "rb") if gzipped else open(path, "rb")) as handle:
+    with open_raw(path) as handle:
         head = handle.read(CHUNK)
     first = head.lstrip()[:1]
-    if first not in (b"[", b"{") or (first == b"{" and b"\n" in head.strip()[:CHUNK - 1] and
-                                      _first_line_parses(head)):
+    if first not in (b"[", b"{") or (first == b"{" and b"\n" in head.strip() and _first_line_parses(head)):
         return None
     text = read_text(path, limits).strip()
     if not text:
