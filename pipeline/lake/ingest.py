@@ -57,6 +57,7 @@ def _account_dirs(base: Path) -> list[Path]:
     return out
 
 
+ISO_EVENT_TIME = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z"  # what CloudTrail writes
 GLOB_CHARACTERS = frozenset("*?[]{}")  # DuckDB reads a file name as a glob pattern
 SYMLINK = "symbolic link, not followed (it may point outside the source or nowhere)"
 NOT_A_FILE = "named like a log file but not a regular file"
@@ -313,10 +314,15 @@ class CloudTrailIngester:
         rows = self.con.execute(
             f"SELECT {SOURCE_FILE_COLUMN}, count(*), "
             "count(*) FILTER (WHERE eventtime IS NULL OR eventid IS NULL), "
-            f"count(*) FILTER (WHERE {empty_row}) "
+            f"count(*) FILTER (WHERE {empty_row}), "
+            f"count(*) FILTER (WHERE NOT regexp_full_match(eventtime, '{ISO_EVENT_TIME}')) "
             f"FROM read_parquet('{escaped}') GROUP BY 1"
         ).fetchall()
-        per_file = {name: (count, invalid, empty) for name, count, invalid, empty in rows}
+        per_file = {name: (count, invalid, empty) for name, count, invalid, empty, _ in rows}
+        for name, _, _, _, odd in rows:
+            if odd:
+                self.report.warn(f"{name}: {odd} record(s) whose eventTime is not an ISO 8601 UTC time; "
+                                 "kept, read as far as it parses")
         if any(empty for _, _, empty in per_file.values()):
             kept = f"SELECT * FROM read_parquet('{escaped}') WHERE NOT ({empty_row})"
             rewritten = out.with_name(out.stem + "-kept.parquet")

@@ -29,6 +29,7 @@ from typing import Any, Protocol
 from botocore.exceptions import ClientError
 
 from pipeline.source.s3sync import parse_s3_uri
+from pipeline.times import parse_lenient
 
 FORMAT = 1
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,199}")
@@ -48,9 +49,11 @@ class LockHeld(RuntimeError):
 
 def _instant(text: str) -> datetime:
     """An ISO 8601 time as an aware UTC datetime (naive means UTC), so differently formatted
-    timestamps ("...Z", "... +00:00", "2024-05-01") compare correctly, which strings do not."""
-    value = datetime.fromisoformat(text.strip())
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    timestamps ("...Z", "... +00:00", "2024-05-01") compare correctly, which strings do not.
+
+    A time no one can read (a record's impossible ``eventTime``) sorts last: its finding is kept
+    (never pruned, so never delivered twice) rather than stopping every later tick."""
+    return parse_lenient(text) or datetime.max.replace(tzinfo=UTC)
 
 
 def _check_id(detection_id: str) -> str:
