@@ -171,7 +171,7 @@ class Runner:
                 outcome.skipped = str(exc)
             except (StateConflict, SinkError, EngineError) as exc:
                 outcome.error = str(exc)
-            except (ValueError, TypeError, KeyError, OSError) as exc:  # one bad input stops this detection only
+            except (ValueError, TypeError, KeyError, OSError) as exc:  # stops this detection only
                 outcome.error = f"{type(exc).__name__}: {exc}"
             report.ran.append(outcome)
         for job in self.jobs:
