@@ -48,6 +48,8 @@ def _print_tick(report) -> None:  # noqa: ANN001 - scheduler.TickReport
         console.print(f"tick {report.now}: nothing due")
     if report.integrity is not None and report.integrity.status != "not due":
         console.print(report.integrity.line(), markup=False, highlight=False, soft_wrap=True)
+    for warning in report.warnings:
+        err_console.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _runner(config, source, output, state):  # noqa: ANN001, ANN202

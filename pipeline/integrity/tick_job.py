@@ -29,7 +29,7 @@ from pipeline.runs.schedule import Schedule
 from pipeline.runs.scheduler import DetectionTick, Runner, TickReport
 from pipeline.runs.state import LockHeld, StateConflict
 from pipeline.sinks.base import SinkError
-from pipeline.times import iso_z, parse_optional
+from pipeline.times import iso_z, parse_lenient
 
 ERRORS = (ConfigError, OSError, ValueError, ClientError, BotoCoreError, StateConflict, SinkError)
 
@@ -71,7 +71,9 @@ def run_integrity(runner: Runner, now: datetime, report: TickReport, s3_client: 
         return
     schedule = Schedule.parse(str(config.get("schedule") or "1h"))
     state, _ = runner.state.load(DETECTION_ID)
-    if not schedule.is_due(parse_optional(state.last_run), now):
+    if state.recovered:
+        report.warnings.append(f"{DETECTION_ID}: {state.recovered}")
+    if not schedule.is_due(parse_lenient(state.last_run), now):
         report.not_due.append(DETECTION_ID)
         report.integrity = IntegrityTick("not due")
         return
