@@ -1,4 +1,4 @@
-"""Two runners at once on a fresh lake: ingest is serialized, every record is stored once (issue 16, item 8)."""
+"""Two runners at once on a fresh lake: ingest is serialized, each record stored once (issue 16, item 8)."""
 
 from __future__ import annotations
 
