@@ -185,8 +185,8 @@ def test_demo_then_validate_logs_report_and_cost_with_no_arguments(tmp_path, mon
     assert not (tmp_path / "demo" / "demo-public-keys.json").exists()
     assert "findings stored in" in result.output
     result = invoke(
-        "validate-logs", "--source", "demo", "--start", "2026-11-01", "--end", "2026-11-03",  # the demo's end:
-        # an hour past it has no digests, which is now reported as missing like `aws cloudtrail validate-logs`
+        # to the demo's end: an hour past it has no digests, reported missing as the AWS CLI does
+        "validate-logs", "--source", "demo", "--start", "2026-11-01", "--end", "2026-11-03",
         "--public-keys", "demo.public-keys.json",  # trusted keys are named, never found in the source
     )
     assert result.exit_code == 0, result.output

@@ -56,7 +56,8 @@ def test_detect_names_a_missing_an_empty_and_a_too_deep_source(source: Path, tmp
 
 def test_query_names_a_bad_source_and_a_lake_never_ingested(source: Path, tmp_path: Path) -> None:
     cfg = str(config(tmp_path))
-    deep = invoke("query", "SELECT count(*) FROM cloudtrail", "--source", str(source / "AWSLogs"), "--config", cfg)
+    sql = "SELECT count(*) FROM cloudtrail"
+    deep = invoke("query", sql, "--source", str(source / "AWSLogs"), "--config", cfg)
     assert deep.exit_code == 2 and "one level too deep" in deep.output, deep.output
     fresh = invoke("query", "SELECT count(*) FROM cloudtrail", "--source", str(source), "--config", cfg)
     assert fresh.exit_code == 2 and "no lake" in fresh.output, fresh.output
