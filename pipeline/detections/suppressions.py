@@ -146,7 +146,8 @@ def _role_matches(pattern: str, role: str) -> bool:
     if _pattern(pattern).fullmatch(role):
         return True
     head, _, name = pattern.rpartition("/")
-    return None not in wildcard_parts(pattern) and head.startswith(role.rsplit("/", 1)[0]) and role.endswith("/" + name)
+    exact = None not in wildcard_parts(pattern)
+    return exact and head.startswith(role.rsplit("/", 1)[0]) and role.endswith("/" + name)
 
 
 def suppressed_findings(settings: Any, frame: pd.DataFrame, today: date | None = None) -> dict[str, str]:
