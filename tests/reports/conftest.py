@@ -17,6 +17,7 @@ import pytest
 
 from pipeline.config import Settings
 from pipeline.demo import generate_demo
+from pipeline.demo.digests import demo_keys_file
 from pipeline.workflow import DetectOutcome, detect, record_findings
 
 START = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday: ISO weeks 2026-W45 and 2026-W46
@@ -54,7 +55,9 @@ def in_window(stamp: str, start: datetime, end: datetime) -> bool:
 
 
 def settings_for(root: Path, demo: Path) -> Settings:
-    return Settings().with_overrides(source=str(demo), data_dir=str(root / "data"))
+    settings = Settings().with_overrides(source=str(demo), data_dir=str(root / "data"))
+    settings.raw["integrity"]["public_keys"] = str(demo_keys_file(demo))  # trusted: beside, not inside
+    return settings
 
 
 @pytest.fixture(scope="session")
