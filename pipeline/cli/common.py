@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -97,3 +98,22 @@ def check_source(source: str) -> None:
     if not any((account / service).is_dir() for account in accounts for service in _SERVICES):
         raise ConfigError(f"--source {source}: no CloudTrail/ or GuardDuty/ folder under {logs} "
                           "(AWSLogs/[o-ORG/]ACCOUNT/CloudTrail/REGION/...)")
+
+
+def check_writable(location: str | Path | None, what: str) -> None:
+    """Refuse, in one line, a local folder (or a file's folder) that cannot be written, before a
+    tick does any work: a run that cannot save its state or its findings must not advance."""
+    if location is None or str(location).startswith("s3://"):
+        return
+    folder = Path(location)
+    target = folder if what.endswith("folder") else folder.parent
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        probe = target / f".trailguard-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+        if not what.endswith("folder") and folder.exists() and not os.access(folder, os.W_OK):
+            raise PermissionError(f"{folder} is read-only")
+    except OSError as exc:
+        raise ConfigError(f"{what} {location} is not writable ({exc.strerror or exc}): nothing was run "
+                          "and no state advanced") from None
