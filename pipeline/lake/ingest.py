@@ -11,7 +11,6 @@ that cannot be read is skipped, named and counted; nothing is lost silently.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import logging
 import os
@@ -24,21 +23,18 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from pipeline.catalog.duckdb_views import raw_scan_sql
 from pipeline.catalog.specs import TableSpec
+from pipeline.lake.guardduty_parts import guardduty_partition
 from pipeline.lake.normalize import NO_FIELDS, NormalizeReport, normalize_records
-from pipeline.lake.parts import READ_ERRORS, compact_partition, copy_to_parquet
+from pipeline.lake.parts import READ_ERRORS, SOURCE_FILE_COLUMN, compact_partition, copy_to_parquet, part_path
 from pipeline.lake.report import IngestReport, SkipLedger
-from pipeline.source.guardduty import iter_findings
 from pipeline.source.limits import Limits, UnreadableFile, check_size
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
-SOURCE_FILE_COLUMN = "_source_file"
 LAKE_TABLE_FOLDERS = {"cloudtrail": "cloudtrail", "guardduty_findings": "guardduty"}
 
 
@@ -159,11 +155,6 @@ class IngestState:
         self.journal.unlink(missing_ok=True)
 
 
-def _part_path(lake_table: Path, partition: tuple[str, ...], files: list[Path], suffix: str = "") -> Path:
-    digest = hashlib.sha1("\n".join(str(f) for f in files).encode()).hexdigest()[:16]
-    return lake_table.joinpath(*partition[:2], partition[2], f"part-{digest}{suffix}.parquet")
-
-
 def _lake_select(spec: TableSpec, files: list[Path], source_name: str | None = None,
                  limits: Limits | None = None) -> str:
     """The rows of ``files``; DuckDB holds a file's one JSON object whole, so the size cap bounds it."""
@@ -220,7 +211,7 @@ class CloudTrailIngester:
         files = [f for f in files if f not in aside]
         if not files:
             return literal + oversized
-        out = _part_path(self.lake_table, partition, files)
+        out = part_path(self.lake_table, partition, files)
         try:
             copy_to_parquet(self.con, _lake_select(self.spec, files, limits=self.limits), out)
             good = files
@@ -253,7 +244,7 @@ class CloudTrailIngester:
         if good:
             copy_to_parquet(
                 self.con, _lake_select(self.spec, good, limits=self.limits),
-                _part_path(self.lake_table, partition, files),
+                part_path(self.lake_table, partition, files),
             )
         return good
 
@@ -281,7 +272,7 @@ class CloudTrailIngester:
                 fixed = Path(tmp) / "records.json.gz"  # never the source's name: it may hold glob characters
                 with gzip.open(fixed, "wt", encoding="utf-8") as handle:
                     json.dump({"Records": records}, handle)
-                out = _part_path(self.lake_table, partition, [path], suffix="-normalized")
+                out = part_path(self.lake_table, partition, [path], suffix="-normalized")
                 try:
                     copy_to_parquet(self.con, _lake_select(self.spec, [fixed], str(path), self.limits), out)
                 except READ_ERRORS as exc:  # counted only once stored: a failure skips the whole file
@@ -343,60 +334,6 @@ class CloudTrailIngester:
                 self.report.files_empty += 1
             else:
                 self.report.skip(path, reason)
-
-
-def _guardduty_partition(
-    spec: TableSpec, partition: tuple[str, ...], files: list[Path], lake: Path, report: IngestReport,
-    limits: Limits | None = None,
-) -> None:
-    rows: list[dict] = []
-    for path in files:
-        found, seen, bad_lines, file_rows = 0, 0, [], []
-        try:  # a file counts only once it was read to the end: a late error skips all of it
-            for finding, line in iter_findings(path, limits):
-                seen += 1
-                if finding is None:
-                    bad_lines.append(line)
-                    continue
-                found += 1
-                file_rows.append(_guardduty_row(spec, finding, path))
-        except UnreadableFile as exc:
-            report.skip(path, str(exc))
-            continue
-        report.records_seen += seen
-        for line in bad_lines:
-            report.skip_records(f"{path}:{line}", "not a GuardDuty finding", 1)
-        rows.extend(file_rows)
-        if found:
-            report.files_ingested += 1
-            report.records_ingested += found
-        else:
-            report.files_empty += 1
-    if not rows:
-        return
-    fields = [pa.field(c.name, pa.float64() if c.type == "double" else pa.string()) for c in spec.columns]
-    schema = pa.schema([*fields, pa.field(SOURCE_FILE_COLUMN, pa.string())])
-    out = _part_path(lake / "guardduty", partition, files)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".parquet.tmp")
-    pq.write_table(pa.Table.from_pylist(rows, schema=schema), tmp, compression="zstd")
-    os.replace(tmp, out)
-
-
-def _guardduty_row(spec: TableSpec, finding: dict, path: Path) -> dict:
-    row = {}
-    for column in spec.columns:
-        value = finding.get(column.key)
-        if column.json or (value is not None and column.type == "string" and not isinstance(value, str)):
-            value = None if value is None else json.dumps(value, separators=(",", ":"))
-        elif column.type == "double" and value is not None:
-            try:
-                value = float(value)
-            except (TypeError, ValueError):
-                value = None
-        row[column.name] = value
-    row[SOURCE_FILE_COLUMN] = str(path)
-    return row
 
 
 def _ingest_partition_alone(
@@ -486,7 +423,7 @@ def ingest_table(
                 if ingester is not None:
                     ingester.ingest_partition(partition, files)
                 else:
-                    _guardduty_partition(spec, partition, files, lake, report, limits)
+                    guardduty_partition(spec, partition, files, lake, report, limits)
                 commit(partition, files, skipped_before)
     finally:
         if own:
