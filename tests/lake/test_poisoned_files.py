@@ -143,3 +143,16 @@ def test_symlinks_and_folders_named_like_logs_are_skipped_and_counted(tmp_path: 
     assert {"escape.json.gz", "dangling.json.gz", "loop.json.gz", "folder.json.gz"} <= set(reasons)
     assert "symbolic link" in reasons["escape.json.gz"] and "not a regular file" in reasons["folder.json.gz"]
     assert report.files_skipped == 4 and report.balanced, report.reconciliation()
+
+
+def test_ingest_limits_come_from_the_config_and_bad_values_are_named() -> None:
+    from pipeline.config import ConfigError, Settings
+    from pipeline.lake.access import ingest_limits
+
+    settings = Settings()
+    assert ingest_limits(settings) == Limits()
+    settings.raw["ingest"] = {"max_file_bytes": 1024, "max_records_per_file": 10}
+    assert ingest_limits(settings) == Limits(1024, 10)
+    settings.raw["ingest"] = {"max_file_bytes": "big"}
+    with pytest.raises(ConfigError, match=r"\[ingest\] max_file_bytes"):
+        ingest_limits(settings)
