@@ -44,7 +44,7 @@ DEFAULTS: dict[str, Any] = {
     },
     "duckdb": {"threads": 0, "memory_limit": ""},
     # Per raw file caps (decompression bombs): a file past either is skipped with a warning.
-    "ingest": {"max_file_bytes": 256 * 1024 * 1024, "max_records_per_file": 1_000_000},
+    "ingest": {"max_file_bytes": 512 * 1024 * 1024, "max_records_per_file": 1_000_000},
     "detections": {},
     "suppressions": [],
     # Scheduled runs (`trailguard run` / `schedule`): where state and findings live, and the clock.
