@@ -46,7 +46,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.bench
 
 clean:
-	rm -rf $(VENV) demo .trailguard
+	rm -rf $(VENV) demo demo.public-keys.json .trailguard
 
 # The automated-response Lambda bundle (dist/trailguard-response.zip), built offline from this venv.
 package-response: $(STAMP)

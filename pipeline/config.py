@@ -44,6 +44,9 @@ DEFAULTS: dict[str, Any] = {
         "poll_interval": 1.0,
     },
     "duckdb": {"threads": 0, "memory_limit": ""},
+    # Per raw file caps (decompression bombs): max_file_bytes, max_records_per_file; a file past
+    # either is skipped with a warning. Defaults live in pipeline.source.limits.Limits.
+    "ingest": {},
     "detections": {},
     "suppressions": [],
     # Scheduled runs (`trailguard run` / `schedule`): where state and findings live, and the clock.

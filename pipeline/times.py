@@ -6,11 +6,13 @@ without the zone (``iso_utc``); state, findings and run records keep the ``Z`` (
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from pipeline.errors import UsageError
 
 ISO_Z = "%Y-%m-%dT%H:%M:%SZ"
+_ISO_PREFIX = re.compile(r"\s*(\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?)")
 
 
 class NaiveTimeError(UsageError):
@@ -48,3 +50,24 @@ def iso_utc(moment: datetime) -> str:
 def parse_format(text: str, fmt: str = ISO_Z) -> datetime:
     """A time in a fixed ``strptime`` format (digest and key names), as aware UTC."""
     return datetime.strptime(text, fmt).replace(tzinfo=UTC)
+
+
+def parse_lenient(text: object) -> datetime | None:
+    """A record's time as well as it can be read: the ISO 8601 time, else its leading
+    ``YYYY-MM-DD[THH:MM[:SS]]`` (``2026-11-01T12:00:00Zjunk`` reads as 12:00), else None.
+
+    Event times come from records an attacker may write; one impossible value must not stop the
+    run that reads it (callers count and name what parsed only partly or not at all)."""
+    if text is None:
+        return None
+    try:
+        return parse_iso(str(text))
+    except ValueError:
+        pass
+    match = _ISO_PREFIX.match(str(text))
+    if not match:
+        return None
+    try:
+        return parse_iso(match.group(1))
+    except ValueError:
+        return None

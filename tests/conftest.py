@@ -37,6 +37,7 @@ from moto.server import ThreadedMotoServer
 
 from pipeline.config import Settings
 from pipeline.demo import DemoManifest, generate_demo
+from pipeline.demo.digests import demo_keys_file
 from pipeline.workflow import DetectOutcome, detect, record_findings
 from tests.fake_services import FakeJira, FakePagerDuty, Webhook, serve_jira, serve_pagerduty, serve_webhook
 from tests.helpers import DEMO_ORG, ORG_END, ORG_START, REGION, SMALL_ORG, cloudtrail_records, settings_for
@@ -79,7 +80,9 @@ def small_org(tmp_path_factory: pytest.TempPathFactory) -> GeneratedOrg:
 @pytest.fixture
 def small_org_copy(small_org: GeneratedOrg, tmp_path: Path) -> Path:
     """This test's own copy of ``small_org`` (``tmp_path/org``), free to tamper with."""
-    return Path(shutil.copytree(small_org.root, tmp_path / "org"))
+    copy = Path(shutil.copytree(small_org.root, tmp_path / "org"))
+    shutil.copy(demo_keys_file(small_org.root), demo_keys_file(copy))  # trusted keys live beside, not inside
+    return copy
 
 
 @pytest.fixture(scope="session")

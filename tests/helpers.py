@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import Settings
+from pipeline.demo.digests import demo_keys_file
 from pipeline.findings.model import Finding
 from pipeline.findings.store import FindingsStore, RunMetadata
 
@@ -54,7 +55,9 @@ def in_window(stamp: str, start: datetime, end: datetime) -> bool:
 
 def settings_for(root: Path, demo: Path) -> Settings:
     """Settings reading ``demo`` as the source, with state (lake, findings) under ``root/data``."""
-    return Settings().with_overrides(source=str(demo), data_dir=str(root / "data"))
+    settings = Settings().with_overrides(source=str(demo), data_dir=str(root / "data"))
+    settings.raw["integrity"]["public_keys"] = str(demo_keys_file(demo))  # trusted: beside, not inside
+    return settings
 
 
 # --- AWS (the moto server) ------------------------------------------------------------------------
@@ -134,3 +137,49 @@ def grown(f: Finding, more: int = 2) -> Finding:
     """The same finding after ``more`` events joined it (a burst still going)."""
     ids = [*f.event_ids, *(f"event-extra-{i}" for i in range(more))]
     return dataclasses.replace(f, event_ids=ids, event_count=len(ids), last_seen="2026-01-15 11:00:00")
+
+
+# --- tiny hand-made sources (hostile-input tests) ---------------------------------------------------
+
+POISON_ACCOUNT = "111111111111"
+
+
+def one_record_source(tmp_path: Path) -> Path:
+    """A bucket-shaped folder holding one CloudTrail file with one ListBuckets record."""
+    day = tmp_path / "bucket" / "AWSLogs" / POISON_ACCOUNT / "CloudTrail" / "us-east-1" / "2026" / "11" / "01"
+    day.mkdir(parents=True)
+    record = {"eventVersion": "1.09", "eventID": "e1", "eventTime": "2026-11-01T10:00:00Z",
+              "eventName": "ListBuckets", "eventSource": "s3.amazonaws.com", "awsRegion": "us-east-1",
+              "recipientAccountId": POISON_ACCOUNT}
+    with gzip.open(day / f"{POISON_ACCOUNT}_CloudTrail_us-east-1_20261101T1005Z_a.json.gz", "wt") as handle:
+        json.dump({"Records": [record]}, handle)
+    return tmp_path / "bucket"
+
+
+def data_dir_config(tmp_path: Path) -> Path:
+    """A trailguard.toml that keeps state under ``tmp_path/data``."""
+    path = tmp_path / "trailguard.toml"
+    path.write_text(f'data_dir = "{tmp_path / "data"}"\n', encoding="utf-8")
+    return path
+
+
+def root_login(event_id: str | None, when: str = "2026-01-15T10:00:00Z") -> dict:
+    """A root console login without MFA (fires root_account_usage and console_login_without_mfa)."""
+    return {"eventVersion": "1.09", "eventID": event_id, "eventTime": when, "eventName": "ConsoleLogin",
+            "eventSource": "signin.amazonaws.com", "awsRegion": "us-east-1",
+            "recipientAccountId": POISON_ACCOUNT,
+            "userIdentity": {"type": "Root", "arn": f"arn:aws:iam::{POISON_ACCOUNT}:root",
+                             "accountId": POISON_ACCOUNT},
+            "responseElements": {"ConsoleLogin": "Success"}, "additionalEventData": {"MFAUsed": "No"},
+            "sourceIPAddress": "198.51.100.7"}
+
+
+def poisoned_source(root: Path) -> Path:
+    """One file: a good root login, one with an impossible eventTime, one without an eventID."""
+    day = root / "AWSLogs" / "o-test" / POISON_ACCOUNT / "CloudTrail" / "us-east-1" / "2026" / "01" / "15"
+    day.mkdir(parents=True)
+    records = [root_login("good-1"), root_login("junk-1", "2026-01-15T10:01:00Zjunk"), root_login(None)]
+    name = f"{POISON_ACCOUNT}_CloudTrail_us-east-1_20260115T1005Z_aaaa.json.gz"
+    with gzip.open(day / name, "wt") as handle:
+        json.dump({"Records": records}, handle)
+    return root

@@ -49,13 +49,15 @@ def record_select_list(spec: TableSpec, source: str) -> str:
     )
 
 
-def raw_scan_sql(spec: TableSpec, files: list[str]) -> str:
-    """SELECT of the Athena-shaped rows (plus ``filename`` and partitions) from raw files."""
+def raw_scan_sql(spec: TableSpec, files: list[str], max_object_size: int = MAX_OBJECT_SIZE) -> str:
+    """SELECT of the Athena-shaped rows (plus ``filename`` and partitions) from raw files.
+
+    ``max_object_size`` bounds what DuckDB buffers for one JSON object (a CloudTrail file is one)."""
     if spec.format == "cloudtrail_json":
         record_type = "STRUCT(" + ", ".join(f'"{c.key}" {c.json_read_type()}' for c in spec.columns) + ")[]"
         reader = (
             f"read_json({_sql_list(files)}, format='auto', records=true, filename=true, "
-            f"maximum_object_size={MAX_OBJECT_SIZE}, columns={{'Records': {_sql_string(record_type)}}})"
+            f"maximum_object_size={max_object_size}, columns={{'Records': {_sql_string(record_type)}}})"
         )
         inner = f"SELECT unnest(Records) AS r, filename FROM {reader}"
         return (
@@ -69,7 +71,7 @@ def raw_scan_sql(spec: TableSpec, files: list[str]) -> str:
         )
         reader = (
             f"read_json({_sql_list(files)}, format='newline_delimited', filename=true, "
-            f"maximum_object_size={MAX_OBJECT_SIZE}, columns={columns})"
+            f"maximum_object_size={max_object_size}, columns={columns})"
         )
         return f"SELECT {record_select_list(spec, '')}, filename, {partition_columns_sql(spec)} FROM {reader}"
     raise ValueError(f"glue/{spec.name}.yaml: no raw reader for format {spec.format!r}")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import os
+import re
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -52,3 +54,62 @@ def parse_when(text: str, option: str) -> datetime:
 
 def settings_for(config: Path | None, **overrides: Any) -> Settings:
     return load_settings(config).with_overrides(**overrides)
+
+
+_ACCOUNT_DIR = re.compile(r"(\d{12}|o-[a-z0-9]{10,32})")
+_SERVICES = ("CloudTrail", "GuardDuty")
+
+
+def check_source(source: str) -> None:
+    """Refuse a source that cannot hold logs, naming what is wrong, instead of reporting 0 files.
+
+    A local source is the folder the bucket was copied into: it holds ``AWSLogs/``, and below it
+    account (or ``o-*`` organization) folders with ``CloudTrail/`` or ``GuardDuty/``. The common
+    slips: a typo (no such folder), an empty folder, or ``AWSLogs`` itself (one level too deep)."""
+    if source.startswith("s3://"):
+        from pipeline.source.s3sync import parse_s3_uri
+
+        try:
+            parse_s3_uri(source)
+        except ValueError as exc:
+            raise ConfigError(f"--source {source}: {exc}") from None
+        return
+    root = Path(source)
+    if not root.is_dir():
+        raise ConfigError(f"--source {source}: no such folder")
+    logs = root / "AWSLogs"
+    if not logs.is_dir():
+        children = [p.name for p in root.iterdir()]
+        if root.name == "AWSLogs" or any(_ACCOUNT_DIR.fullmatch(name) for name in children):
+            raise ConfigError(f"--source {source}: this is the AWSLogs folder itself (one level too deep); "
+                              f"pass the folder that holds AWSLogs/: --source {root.parent}")
+        if not children:
+            raise ConfigError(f"--source {source}: the folder is empty (no AWSLogs/ folder, no logs)")
+        raise ConfigError(f"--source {source}: no AWSLogs/ folder in it; pass the folder the bucket's "
+                          "AWSLogs/ was copied into")
+    accounts = []
+    for child in (c for c in logs.iterdir() if c.is_dir()):
+        organization = child.name.startswith("o-")
+        accounts.extend([g for g in child.iterdir() if g.is_dir()] if organization else [child])
+    if not any((account / service).is_dir() for account in accounts for service in _SERVICES):
+        raise ConfigError(f"--source {source}: no CloudTrail/ or GuardDuty/ folder under {logs} "
+                          "(AWSLogs/[o-ORG/]ACCOUNT/CloudTrail/REGION/...)")
+
+
+def check_writable(location: str | Path | None, what: str) -> None:
+    """Refuse, in one line, a local folder (or a file's folder) that cannot be written, before a
+    tick does any work: a run that cannot save its state or its findings must not advance."""
+    if location is None or str(location).startswith("s3://"):
+        return
+    folder = Path(location)
+    target = folder if what.endswith("folder") else folder.parent
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        probe = target / f".trailguard-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+        if not what.endswith("folder") and folder.exists() and not os.access(folder, os.W_OK):
+            raise PermissionError(f"{folder} is read-only")
+    except OSError as exc:
+        raise ConfigError(f"{what} {location} is not writable ({exc.strerror or exc}): nothing was run "
+                          "and no state advanced") from None

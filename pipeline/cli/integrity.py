@@ -15,15 +15,16 @@ import typer
 from pipeline.cli.common import ConfigOption, guarded, parse_when, settings_for
 from pipeline.cli.console import console, table
 from pipeline.config import ConfigError
-from pipeline.integrity.findings import public_keys_for
+from pipeline.integrity.findings import LIST_PUBLIC_KEYS, public_keys_for
 from pipeline.integrity.validate import CATEGORIES, ValidationReport, validate
 
 
-def _keys(source: str, public_keys: Path | None, begin: datetime, finish: datetime) -> dict:
-    """A key file when given; else the demo's key file beside a local source; else ListPublicKeys."""
-    if public_keys is not None and not public_keys.is_file():
+def _keys(source: str, public_keys: str | None, configured: str | None, begin: datetime,
+          finish: datetime) -> dict:
+    """--public-keys, else [integrity] public_keys, else ListPublicKeys (s3:// only): never the source."""
+    if public_keys and public_keys != LIST_PUBLIC_KEYS and not Path(public_keys).is_file():
         raise ConfigError(f"--public-keys {public_keys}: no such file")
-    return public_keys_for(source, public_keys, begin, finish)
+    return public_keys_for(source, public_keys or configured or None, begin, finish)
 
 
 def print_report(report: ValidationReport) -> None:
@@ -37,7 +38,13 @@ def print_report(report: ValidationReport) -> None:
     for problem in report.problems:
         console.print(f"{problem.category}: {problem.file}: {problem.detail}", markup=False, highlight=False,
                       soft_wrap=True)
-    console.print("all valid" if report.ok else f"INVALID: {len(report.problems)} problem(s)", markup=False)
+    if report.ok:
+        verdict = "all valid"
+    elif report.problems:
+        verdict = f"INVALID: {len(report.problems)} problem(s)"
+    else:
+        verdict = f"NOTHING VERIFIED: {report.note or 'no digest in the window'}"
+    console.print(verdict, markup=False, highlight=False, soft_wrap=True)
 
 
 @guarded
@@ -46,9 +53,10 @@ def validate_logs(
     start: Annotated[str, typer.Option(help="Window start, ISO 8601 (inclusive).")],
     end: Annotated[str | None, typer.Option(help="Window end, ISO 8601 (exclusive); default now.")] = None,
     public_keys: Annotated[
-        Path | None,
-        typer.Option(help="JSON {fingerprint: PEM or base64 DER}; default <source>/demo-public-keys.json "
-                          "for a folder, CloudTrail ListPublicKeys for s3://."),
+        str | None,
+        typer.Option(help="JSON {fingerprint: PEM or base64 DER} kept OUTSIDE the source folder, or "
+                          "'cloudtrail' for ListPublicKeys; default [integrity] public_keys, else "
+                          "ListPublicKeys for s3://."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     config: ConfigOption = None,
@@ -71,8 +79,8 @@ def validate_logs(
             parse_s3_uri(source)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
-    settings_for(config, source=source)  # a broken config fails here, like every other command
-    keys = _keys(source, public_keys, begin, finish)
+    settings = settings_for(config, source=source)  # a broken config fails here, like every other command
+    keys = _keys(source, public_keys, settings["integrity"].get("public_keys"), begin, finish)
     report = validate(source, begin, finish, keys)
     if as_json:
         print(report.to_json())

@@ -17,7 +17,7 @@ from rich.text import Text
 
 from pipeline.cli import runs as cli_runs
 from pipeline.cli.catalog import catalog_app
-from pipeline.cli.common import ConfigOption, fail, guarded, parse_when, settings_for
+from pipeline.cli.common import ConfigOption, check_source, fail, guarded, parse_when, settings_for
 from pipeline.cli.compact import compact
 from pipeline.cli.console import console, err_console, progress_bar, table
 from pipeline.cli.cost import cost
@@ -25,7 +25,7 @@ from pipeline.cli.coverage import coverage
 from pipeline.cli.integrity import validate_logs
 from pipeline.cli.reports import report_app
 from pipeline.cli.routing import resolve
-from pipeline.config import ConfigError
+from pipeline.config import ConfigError, Settings
 from pipeline.detections.spec import load_detections, select
 from pipeline.lake.ingest import IngestReport
 
@@ -135,8 +135,7 @@ def detect(
     begin, finish = parse_when(start, "--start"), parse_when(end, "--end")
     if begin >= finish:
         raise ConfigError(f"--start {start} is not before --end {end}")
-    if not source.startswith("s3://") and not Path(source).is_dir():
-        raise ConfigError(f"--source {source}: no such folder")
+    check_source(source)  # no such folder, empty, AWSLogs itself: said, not "0 findings"
     settings = settings_for(config, source=source)
     select(load_detections(), detection)  # an unknown id fails before any work starts
     with progress_bar() as progress:
@@ -167,6 +166,7 @@ def ingest(
     from pipeline.workflow import ingest as run_ingest
 
     settings = settings_for(config, source=source)
+    check_source(settings.source)
     with progress_bar() as progress:
         _, reports = run_ingest(settings, settings.source, None, progress)
     print_ingest(reports)
@@ -213,6 +213,10 @@ def demo(
         for finding in outcome.findings:
             handle.write(finding.to_json() + "\n")
     console.print(f"findings written to {findings_file}")
+    from pipeline.demo.digests import demo_keys_file
+
+    console.print(f"digest public keys written to {demo_keys_file(out)} (outside the source: "
+                  "validate-logs --public-keys)")
     console.print(f"findings stored in {record_findings(settings, outcome, start, end)} "
                   "(next: trailguard report weekly, trailguard cost)")
 
@@ -271,6 +275,8 @@ def query(
     from pipeline.workflow import open_engine
 
     settings = settings_for(config, source=source)
+    if settings.engine == "duckdb":
+        _check_lake(settings)
     engine = open_engine(settings)
     try:
         result = engine.query(sql)
@@ -291,6 +297,17 @@ def query(
     cost = f", {result.bytes_scanned:,} bytes scanned" if result.bytes_scanned is not None else ""
     qid = f", query {result.query_id}" if result.query_id else ""
     err_console.print(f"{result.engine}: {result.duration_s:.2f}s{cost}{qid}")
+
+
+def _check_lake(settings: Settings) -> None:
+    """DuckDB queries read the source's lake: a bad source or one never ingested is said, not 0 rows."""
+    from pipeline.lake.access import lake_for
+
+    check_source(settings.source)
+    lake = lake_for(settings, settings.source)
+    if not any(lake.rglob("*.parquet")):
+        raise ConfigError(f"no lake for {settings.source} yet ({lake}): run `trailguard ingest --source "
+                          f"{settings.source}` (or detect) first")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli.common import ConfigOption, guarded, settings_for
+from pipeline.cli.common import ConfigOption, check_source, guarded, settings_for
 from pipeline.cli.console import console, progress_bar
 from pipeline.config import ConfigError
 
@@ -37,8 +37,7 @@ def weekly(
     except ValueError as exc:
         raise ConfigError(f"--week: {exc}") from None
     settings = settings_for(config, source=source)
-    if not settings.source.startswith("s3://") and not Path(settings.source).is_dir():
-        raise ConfigError(f"--source {settings.source}: no such folder")
+    check_source(settings.source)  # no such folder, empty, AWSLogs itself: said, not an all-clear
     with progress_bar() as progress:
         report = build_weekly_report(settings, settings.source, week_start, progress=progress)
     path = write_weekly_report(report, out)

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from pipeline.cli.common import ConfigOption, guarded, parse_when, settings_for
+from pipeline.cli.common import ConfigOption, check_writable, guarded, parse_when, settings_for
 from pipeline.cli.console import console, err_console, table
 from pipeline.config import ConfigError
 from pipeline.findings.severity import SEVERITIES
@@ -48,6 +48,8 @@ def _print_tick(report) -> None:  # noqa: ANN001 - scheduler.TickReport
         console.print(f"tick {report.now}: nothing due")
     if report.integrity is not None and report.integrity.status != "not due":
         console.print(report.integrity.line(), markup=False, highlight=False, soft_wrap=True)
+    for warning in report.warnings:
+        err_console.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _runner(config, source, output, state):  # noqa: ANN001, ANN202
@@ -56,6 +58,9 @@ def _runner(config, source, output, state):  # noqa: ANN001, ANN202
     settings = settings_for(config, source=source)
     if not settings.source.startswith("s3://") and not Path(settings.source).is_dir():
         raise ConfigError(f"--source {settings.source}: no such folder")
+    check_writable(state or settings["state"] or settings.data_dir / "state", "state folder")
+    check_writable(output, "--output file")
+    check_writable(settings["findings_store"] or settings.data_dir, "findings store folder")
     runner = make_runner(settings, settings.source, output, state)
     runner.integrity_source = settings.source  # validate this source's digests each tick ([integrity])
     return runner

@@ -34,7 +34,8 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from pipeline.integrity.keys import PUBLIC_KEYS_FILE
+from pipeline.integrity.keys import PUBLIC_KEYS_SUFFIX
+from pipeline.integrity.keys import fingerprint as key_fingerprint
 from pipeline.source.keys import (
     CLOUDTRAIL,
     DAY_FORMAT,
@@ -100,8 +101,17 @@ def public_key_der(key: rsa.RSAPublicKey) -> bytes:
 
 
 def fingerprint(key: rsa.RSAPublicKey) -> str:
-    """Hex MD5 of the PKCS#1 DER: 32 hex digits like CloudTrail's fingerprints (our own convention)."""
-    return hashlib.md5(public_key_der(key), usedforsecurity=False).hexdigest()
+    """Hex MD5 of the PKCS#1 DER, as CloudTrail's fingerprints (one home: ``pipeline.integrity.keys``)."""
+    return key_fingerprint(key)
+
+
+def demo_keys_file(out: Path) -> Path:
+    """Where the demo writes its public keys: beside the demo folder, never inside it.
+
+    Inside the folder (the bucket's mirror) the file would be exactly what an attacker who can
+    write to the bucket replaces, so validation does not trust key files there."""
+    out = Path(out).absolute()
+    return out.with_name(out.name + PUBLIC_KEYS_SUFFIX)
 
 
 def sign_digest(key: rsa.RSAPrivateKey, doc: dict[str, Any], inflated: bytes) -> str:
@@ -158,7 +168,8 @@ def write_digests(out: Path, org_id: str, start_ts: int) -> int:
     Hours run from the hour of ``start_ts`` to the hour after the last delivery anywhere in the
     organization, the same span for every account and region (CloudTrail delivers a digest every
     hour even when no log file arrived). A log file belongs to the hour of its file-name time.
-    Writes ``out/demo-public-keys.json``; returns the number of digest files written.
+    Writes the public keys to :func:`demo_keys_file` (beside ``out``); returns the number of digest
+    files written.
     """
     key = demo_private_key()
     public = key.public_key()
@@ -225,5 +236,5 @@ def write_digests(out: Path, org_id: str, start_ts: int) -> int:
             previous = (digest_key, hashlib.sha256(inflated).hexdigest(), signature)
             written += 1
     keys = {fp: base64.b64encode(public_key_der(public)).decode()}
-    (out / PUBLIC_KEYS_FILE).write_text(json.dumps(keys, indent=2) + "\n", encoding="utf-8")
+    demo_keys_file(out).write_text(json.dumps(keys, indent=2) + "\n", encoding="utf-8")
     return written

@@ -7,6 +7,7 @@ their records.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -15,6 +16,7 @@ import pandas as pd
 from pipeline.detections.spec import REQUIRED_COLUMNS, Detection, DetectionError
 from pipeline.findings.model import Finding, clean_value, finding_id
 from pipeline.findings.severity import worst
+from pipeline.times import parse_iso, parse_lenient
 
 _CORE = {*REQUIRED_COLUMNS, "severity", "source_ip"}
 
@@ -27,7 +29,7 @@ def _varying(rows: list[dict[str, Any]], column: str) -> Any:
 
 
 def _build(detection: Detection, rows: list[dict[str, Any]]) -> Finding:
-    rows = sorted(rows, key=lambda r: (str(r["event_time"]), str(r["event_id"])))
+    rows = sorted(rows, key=lambda r: (str(r["event_time"]), _event_id(r)))
     first = rows[0]
     severity = worst((r.get("severity") for r in rows), detection.severity)
     dedup = {k: first.get(k) for k in detection.dedup_key}
@@ -39,10 +41,10 @@ def _build(detection: Detection, rows: list[dict[str, Any]]) -> Finding:
             context[f"{column}s"] = distinct
     return Finding(
         detection_id=detection.id,
-        finding_id=finding_id(detection.id, dedup, str(first["event_id"])),
+        finding_id=finding_id(detection.id, dedup, _event_id(first)),
         severity=severity,
         title=detection.title,
-        event_ids=list(dict.fromkeys(str(r["event_id"]) for r in rows)),
+        event_ids=list(dict.fromkeys(_event_id(r) for r in rows)),
         account_id=first.get("account_id"),
         region=first.get("region"),
         principal=first.get("principal"),
@@ -58,17 +60,54 @@ def _build(detection: Detection, rows: list[dict[str, Any]]) -> Finding:
 
 
 def _clusters(rows: list[dict[str, Any]], gap_minutes: int | None) -> list[list[dict[str, Any]]]:
-    """Split one key's rows where consecutive records are more than one window apart."""
+    """Split one key's rows where consecutive records are more than one window apart.
+
+    A time that cannot be read (an impossible ``eventTime``) starts a cluster of its own rather
+    than stopping the run; the finding's context names it."""
     rows = sorted(rows, key=lambda r: str(r["event_time"]))
     if not gap_minutes:
         return [rows]
     out: list[list[dict[str, Any]]] = [[rows[0]]]
     for row in rows[1:]:
-        previous = pd.Timestamp(out[-1][-1]["event_time"])
-        if (pd.Timestamp(row["event_time"]) - previous).total_seconds() > gap_minutes * 60:
+        previous, current = parse_lenient(out[-1][-1]["event_time"]), parse_lenient(row["event_time"])
+        if previous is None or current is None or (current - previous).total_seconds() > gap_minutes * 60:
             out.append([])
         out[-1].append(row)
     return out
+
+
+MISSING_EVENT_ID = "missing-eventID:"
+
+
+def _event_id(row: dict[str, Any]) -> str:
+    """The record's eventID; a record without one gets a stable stand-in that says so (never "None")."""
+    value = row.get("event_id")
+    if value is not None and str(value).strip():
+        return str(value)
+    basis = json.dumps(row, sort_keys=True, default=str)
+    return MISSING_EVENT_ID + hashlib.sha256(basis.encode()).hexdigest()[:16]
+
+
+def _check_times(rows: list[dict[str, Any]], finding: Finding) -> Finding:
+    """Name the records whose eventTime is missing or not an ISO 8601 time in the finding."""
+    bad = sorted({str(r.get("event_time")) for r in rows if _not_exact(r.get("event_time"))})
+    missing = sum(_event_id(r).startswith(MISSING_EVENT_ID) for r in rows)
+    if bad:
+        finding.context["unparseable_event_times"] = bad[:20]
+    if missing:
+        finding.context["records_without_event_id"] = missing
+    return finding
+
+
+def _not_exact(value: Any) -> bool:
+    """Whether ``value`` is not a complete ISO 8601 time (missing, junk after it, impossible)."""
+    if value is None:
+        return True
+    try:
+        parse_iso(str(value))
+    except ValueError:
+        return True
+    return False
 
 
 def rows_to_findings(detection: Detection, frame: pd.DataFrame, params: dict[str, Any]) -> list[Finding]:
@@ -78,10 +117,10 @@ def rows_to_findings(detection: Detection, frame: pd.DataFrame, params: dict[str
         raise DetectionError(f"{detection.path}: query does not return column(s) {', '.join(missing)}")
     rows = [{k: clean_value(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
     # The same record can arrive twice (duplicate delivery, a re-exported GuardDuty finding): the latest wins.
-    rows.sort(key=lambda r: (str(r["event_time"]), str(r["event_id"])))
+    rows.sort(key=lambda r: (str(r["event_time"]), _event_id(r)))
     if not detection.group_by:
-        unique = {str(r["event_id"]): r for r in rows}
-        return [_build(detection, [r]) for r in unique.values()]
+        unique = {_event_id(r): r for r in rows}
+        return [_check_times([r], _build(detection, [r])) for r in unique.values()]
     groups: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         key = json.dumps([row.get(c) for c in detection.group_by], default=str)
@@ -89,6 +128,6 @@ def rows_to_findings(detection: Detection, frame: pd.DataFrame, params: dict[str
     findings = []
     for key_rows in groups.values():
         for cluster in _clusters(key_rows, params.get("window_minutes")):
-            unique = list({str(r["event_id"]): r for r in cluster}.values())
-            findings.append(_build(detection, unique))
+            unique = list({_event_id(r): r for r in cluster}.values())
+            findings.append(_check_times(unique, _build(detection, unique)))
     return sorted(findings, key=lambda f: (f.first_seen, f.detection_id))

@@ -4,7 +4,8 @@ Each ``[[suppressions]]`` table in trailguard.toml names the detection(s) it app
 ``reason``, an ``expires`` date, and what to match: ``principals`` (the caller's ARN), ``roles``
 (the role behind an assumed-role session), ``accounts``, ``source_ips``, ``user_agents``,
 ``regions``, or, for GuardDuty, ``finding_types``. Fields of one rule must all match (AND);
-values of one field are alternatives; ``*`` in a value is a wildcard. Rules are applied inside the
+values of one field are alternatives; ``*`` in a value is a wildcard (``\\*`` matches a literal
+star, ``\\\\`` a literal backslash). Rules are applied inside the
 SQL, so suppressed records are never scanned into findings; expired rules stop applying on
 their date and are flagged by ``trailguard suppressions``. Every value reaches SQL as a literal.
 :func:`suppressed_findings` applies the same rules to findings already delivered (for
@@ -22,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.config import ConfigError
+from pipeline.engines.templating import wildcard_parts
 
 # Which column a suppression field matches, per logical table.
 FIELDS: dict[str, dict[str, str]] = {
@@ -115,8 +117,9 @@ _ASSUMED = re.compile(r"^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role/([^/]+)/")
 
 
 def _pattern(value: str) -> re.Pattern[str]:
-    """A suppression value as the SQL applies it: exact, ``*`` a wildcard, case-sensitive."""
-    return re.compile(".*".join(re.escape(part) for part in value.split("*")), re.DOTALL)
+    """A suppression value as the SQL applies it: exact, ``*`` a wildcard (``\\*`` a star), case-sensitive."""
+    return re.compile("".join(".*" if part is None else re.escape(part) for part in wildcard_parts(value)),
+                      re.DOTALL)
 
 
 def _values(finding: dict[str, Any], name: str) -> list[str] | None:
@@ -143,7 +146,8 @@ def _role_matches(pattern: str, role: str) -> bool:
     if _pattern(pattern).fullmatch(role):
         return True
     head, _, name = pattern.rpartition("/")
-    return "*" not in pattern and head.startswith(role.rsplit("/", 1)[0]) and role.endswith("/" + name)
+    exact = None not in wildcard_parts(pattern)
+    return exact and head.startswith(role.rsplit("/", 1)[0]) and role.endswith("/" + name)
 
 
 def suppressed_findings(settings: Any, frame: pd.DataFrame, today: date | None = None) -> dict[str, str]:

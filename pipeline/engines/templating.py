@@ -80,14 +80,38 @@ def identifier(name: str) -> Sql:
     return Sql(name)
 
 
+def wildcard_parts(value: str) -> list[str | None]:
+    """A configured value split at its wildcards (``None``): ``*`` is a wildcard, ``\\*`` a literal
+    star and ``\\\\`` a literal backslash (any other backslash is itself), so a user agent or ARN
+    holding a ``*`` can still be matched exactly."""
+    parts: list[str | None] = []
+    text: list[str] = []
+    index = 0
+    while index < len(value):
+        char = value[index]
+        if char == "\\" and value[index + 1:index + 2] in ("*", "\\"):
+            text.append(value[index + 1])
+            index += 2
+            continue
+        if char == "*":
+            parts.extend(["".join(text), None])
+            text = []
+        else:
+            text.append(char)
+        index += 1
+    parts.append("".join(text))
+    return parts
+
+
 def _matches(column: str, values: tuple[str, ...]) -> str:
-    """NULL-safe "column is one of values"; ``*`` in a value is a wildcard (LIKE, escaped)."""
-    exact = [v for v in values if "*" not in v]
-    patterns = [v for v in values if "*" in v]
+    """NULL-safe "column is one of values"; ``*`` in a value is a wildcard (LIKE, escaped), ``\\*`` a star."""
+    split = [wildcard_parts(v) for v in values]
+    exact = [str(p[0]) for p in split if None not in p]
     tests = [f"{column} IN {sql_literal(exact)}"] if exact else []
-    for pattern in patterns:
-        escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").replace("*", "%")
-        tests.append(f"{column} LIKE {sql_literal(escaped)} ESCAPE '\\'")
+    for parts in (p for p in split if None in p):
+        like = "".join("%" if part is None else
+                       part.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for part in parts)
+        tests.append(f"{column} LIKE {sql_literal(like)} ESCAPE '\\'")
     return f"COALESCE({' OR '.join(tests)}, FALSE)"
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from pipeline.config import ConfigError, Settings
 from pipeline.findings.model import Finding
-from pipeline.integrity.keys import PUBLIC_KEYS_FILE, fetch_public_keys, load_public_keys
+from pipeline.integrity.keys import PUBLIC_KEYS_SUFFIX, fetch_public_keys, load_public_keys
 from pipeline.integrity.validate import CATEGORIES, Problem, ValidationReport, validate
 from pipeline.source.objects import open_store
 from pipeline.times import iso_z
@@ -41,6 +41,7 @@ TITLES = {
     "broken_chains": "CloudTrail digest chain broken",
     "bad_signatures": "CloudTrail digest signature does not verify",
     "unknown_keys": "CloudTrail digest signed with an unknown key",
+    "no_digests": "No CloudTrail digests where the trail is expected to deliver",
 }
 ATTACK = ["T1070", "T1565.001"]  # indicator removal; stored data manipulation
 RUNBOOK = (
@@ -101,25 +102,43 @@ def report_findings(report: ValidationReport) -> list[Finding]:
                   key=lambda f: (f.first_seen, f.finding_id))
 
 
+LIST_PUBLIC_KEYS = "cloudtrail"  # a key source that means "ask CloudTrail's ListPublicKeys"
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` (after links) lies in ``folder``: what the bucket's writer controls."""
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return False
+    return True
+
+
 def public_keys_for(source: str, keys_file: str | Path | None, start: datetime, end: datetime,
                     cloudtrail_client: Any = None) -> dict:
-    """A key file when configured; else the demo's key file beside a local source; else ListPublicKeys.
+    """The trusted public keys: a key file named in configuration, or CloudTrail's ListPublicKeys.
 
-    Raises ConfigError naming the file or the missing key source, never a traceback."""
-    if keys_file:
+    Whoever can write to the log bucket can also write a key file into it and re-sign every
+    digest, so nothing inside a local source folder is trusted: a key file there is refused, and
+    a local source without a configured key file is an error rather than a guess. ``s3://``
+    sources (and ``keys_file = "cloudtrail"``) ask ListPublicKeys, which the bucket's writer
+    cannot change. Raises ConfigError naming the file or the missing key source, never a traceback."""
+    if keys_file and str(keys_file) != LIST_PUBLIC_KEYS:
         path = Path(keys_file)
         if not path.is_file():
             raise ConfigError(f"public keys {path}: no such file")
+        if not source.startswith("s3://") and _inside(path, Path(source)):
+            raise ConfigError(f"public keys {path}: inside the source folder {source}, which whoever "
+                              "writes to the log bucket controls; keep trusted keys outside it")
         try:
             return load_public_keys(path)
-        except ValueError as exc:  # JSON, base64 and key-format errors
+        except (ValueError, UnicodeDecodeError) as exc:  # JSON, base64 and key-format errors
             raise ConfigError(f"public keys {path}: {exc}") from None
-    if not source.startswith("s3://"):
-        beside = Path(source) / PUBLIC_KEYS_FILE
-        if beside.is_file():
-            return load_public_keys(beside)
-        raise ConfigError(f"no public keys given ([integrity] public_keys or --public-keys) and no "
-                          f"{PUBLIC_KEYS_FILE} in {source}")
+    if not source.startswith("s3://") and not keys_file:
+        raise ConfigError(f"no trusted public keys for {source}: name a key file outside the source "
+                          "([integrity] public_keys or --public-keys; the demo writes "
+                          f"<folder>{PUBLIC_KEYS_SUFFIX} beside its folder), or \"{LIST_PUBLIC_KEYS}\" "
+                          "to ask CloudTrail ListPublicKeys")
     if cloudtrail_client is None:
         import boto3
 

@@ -1,12 +1,20 @@
 """Public keys for digest signatures: from a JSON file of keys, or CloudTrail's ``ListPublicKeys``.
 
-A key file is ``{fingerprint: PEM or base64 DER}``; the demo writes one (``demo-public-keys.json``)
-in the form ``ListPublicKeys`` returns keys (base64 PKCS#1 DER), so both paths share one parser.
+A key file is ``{fingerprint: PEM or base64 DER}``; the demo writes one (``<out>.public-keys.json``,
+beside its folder, never inside it) in the form ``ListPublicKeys`` returns keys (base64 PKCS#1
+DER), so both paths share one parser.
+
+Trust: whoever can write to the log bucket can write a key file into it and re-sign every digest
+with their own key, so a key is trusted only from a place that attacker does not control (see
+``pipeline.integrity.findings.public_keys_for``), and only under its own fingerprint: the hex MD5
+of its DER encoding (:func:`fingerprints`). A key offered under another key's fingerprint verifies
+nothing.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +23,9 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-# The key file the demo writes beside its source (a test fixture: real sources ask ListPublicKeys).
+# The suffix of the key file the demo writes beside (never inside) its folder: ``demo.public-keys.json``.
+PUBLIC_KEYS_SUFFIX = ".public-keys.json"
+# The name a key file had inside demo folders before keys had to live outside the source.
 PUBLIC_KEYS_FILE = "demo-public-keys.json"
 
 
@@ -32,6 +42,24 @@ def load_public_key(value: rsa.RSAPublicKey | str | bytes) -> rsa.RSAPublicKey:
     if not isinstance(key, rsa.RSAPublicKey):
         raise ValueError("not an RSA public key")
     return key
+
+
+def fingerprints(key: rsa.RSAPublicKey) -> set[str]:
+    """The hex MD5 of the key's DER encoding, PKCS#1 (as ``ListPublicKeys`` returns it) and SPKI."""
+    ders = (key.public_bytes(serialization.Encoding.DER, fmt)
+            for fmt in (serialization.PublicFormat.PKCS1, serialization.PublicFormat.SubjectPublicKeyInfo))
+    return {hashlib.md5(der, usedforsecurity=False).hexdigest() for der in ders}
+
+
+def fingerprint(key: rsa.RSAPublicKey) -> str:
+    """The fingerprint CloudTrail writes into a digest: hex MD5 of the PKCS#1 DER public key."""
+    der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
+    return hashlib.md5(der, usedforsecurity=False).hexdigest()
+
+
+def matches_fingerprint(fingerprint_hex: str, key: rsa.RSAPublicKey) -> bool:
+    """Whether ``key`` is the key ``fingerprint_hex`` names (case-insensitive hex)."""
+    return str(fingerprint_hex).strip().lower() in fingerprints(key)
 
 
 def load_public_keys(path: Path) -> dict[str, rsa.RSAPublicKey]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -24,13 +24,12 @@ from pipeline.errors import TrailguardError
 from pipeline.findings.model import Finding
 from pipeline.findings.store import RunMetadata
 from pipeline.integrity.findings import DETECTION_ID, has_digests, public_keys_for, report_findings
-from pipeline.integrity.validate import validate
+from pipeline.integrity.validate import SETTLE, validate
 from pipeline.runs.schedule import Schedule
 from pipeline.runs.scheduler import DetectionTick, Runner, TickReport
 from pipeline.runs.state import LockHeld
-from pipeline.times import iso_z, parse_optional
+from pipeline.times import iso_z, parse_lenient
 
-SETTLE = timedelta(hours=2)  # validate only hours whose digests have had time to arrive everywhere
 ERRORS = (TrailguardError, OSError, ValueError, ClientError, BotoCoreError)  # a digest can fail in many ways
 
 
@@ -71,7 +70,9 @@ def run_integrity(runner: Runner, now: datetime, report: TickReport, s3_client: 
         return
     schedule = Schedule.parse(str(config.get("schedule") or "1h"))
     state, _ = runner.state.load(DETECTION_ID)
-    if not schedule.is_due(parse_optional(state.last_run), now):
+    if state.recovered:
+        report.warnings.append(f"{DETECTION_ID}: {state.recovered}")
+    if not schedule.is_due(parse_lenient(state.last_run), now):
         report.not_due.append(DETECTION_ID)
         report.integrity = IntegrityTick("not due")
         return
@@ -89,7 +90,7 @@ def run_integrity(runner: Runner, now: datetime, report: TickReport, s3_client: 
     def find(start: datetime, end: datetime) -> tuple[list[Finding], RunMetadata]:
         began = time.monotonic()
         keys = public_keys_for(source, config.get("public_keys") or None, start, end)
-        checked = validate(source, start, end - SETTLE, keys, s3_client)
+        checked = validate(source, start, end - SETTLE, keys, s3_client, now=now)
         tick.windows += 1
         tick.validated_from = tick.validated_from or iso_z(start)
         tick.validated_to = iso_z(end - SETTLE)

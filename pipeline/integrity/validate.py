@@ -34,9 +34,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from pipeline.integrity.keys import fetch_public_keys, load_public_key, load_public_keys
+from pipeline.integrity.keys import fetch_public_keys, load_public_key, load_public_keys, matches_fingerprint
 from pipeline.source.objects import Store, Tree, open_store
-from pipeline.times import iso_z, parse_format
+from pipeline.times import iso_z, parse_format, utcnow
 
 CATEGORIES = (
     "modified_log_files",
@@ -47,10 +47,14 @@ CATEGORIES = (
     "broken_chains",
     "bad_signatures",
     "unknown_keys",
+    "no_digests",
 )
 REQUIRED = ("digestStartTime", "digestEndTime", "digestS3Bucket", "digestS3Object",
             "digestPublicKeyFingerprint", "logFiles")
 TOLERANCE = timedelta(minutes=1)  # digests abut; a hole shorter than this is clock rounding
+# A digest arrives up to an hour after the hour it covers, and not every account and region's at the
+# same moment: hours closer to now than this are not expected to be digested yet.
+SETTLE = timedelta(hours=2)
 _DIGEST_NAME = re.compile(r"_CloudTrail-Digest_.+_(\d{8}T\d{6}Z)(_backfill)?\.json\.gz$")
 _LOG_NAME = re.compile(r"_CloudTrail_[^_]+_(\d{8}T\d{4}Z)_[A-Za-z0-9]+\.json\.gz$")
 __all__ = ["ValidationReport", "Problem", "validate", "load_public_key", "load_public_keys",
@@ -76,6 +80,7 @@ class ValidationReport:
     valid_log_files: int = 0
     unverified_log_files: int = 0  # listed by an untrusted digest or delivered in a gap
     problems: list[Problem] = field(default_factory=list)
+    note: str | None = None  # why nothing was verified though nothing failed (e.g. before the trail)
 
     @property
     def ok(self) -> bool:
@@ -98,6 +103,7 @@ class ValidationReport:
             "start": iso_z(self.start),
             "end": iso_z(self.end),
             "ok": self.ok,
+            "note": self.note,
             "counts": self.counts(),
             "problems": [{"category": p.category, "file": p.file, "detail": p.detail} for p in self.problems],
         }
@@ -154,6 +160,10 @@ def _load_digest(
     elif fingerprint not in keys:
         digest.status = "unknown_key"
         report.add("unknown_keys", name, f"signed with key {fingerprint}, which is not among the public keys")
+    elif not matches_fingerprint(fingerprint, keys[fingerprint]):
+        digest.status = "unknown_key"
+        report.add("unknown_keys", name, f"the public key given for fingerprint {fingerprint} does not have "
+                   "that fingerprint (hex MD5 of its DER): a substituted key is not trusted")
     else:
         previous = doc.get("previousDigestSignature") or "null"
         to_sign = f"{doc['digestEndTime']}\n{doc['digestS3Bucket']}/{doc['digestS3Object']}\n"
@@ -253,12 +263,15 @@ def validate(
     end: datetime,
     public_keys: PublicKeys,
     s3_client: Any = None,
+    now: datetime | None = None,
 ) -> ValidationReport:
     """Validate every account and region's digests and log files for deliveries in [start, end).
 
     A local ``source`` reads signatures from ``.sig`` sidecars, ``s3://`` from object metadata.
-    Gaps are looked for only where the organization as a whole has digests (from the earliest to
-    the latest digest seen in any account and region), so the hour not yet digested is no gap.
+    Like ``aws cloudtrail validate-logs``, every account and region is expected to have a digest
+    for every hour of the window, from the trail's first digest (one that names no previous) on,
+    up to ``SETTLE`` before ``now``: a digest missing at the start, in the middle or at the end is
+    a problem, and so is a previous digest the window's first one names but the bucket lacks.
     """
     store = open_store(source, s3_client)
     keys = {fp: load_public_key(value) for fp, value in public_keys.items()}
@@ -267,26 +280,82 @@ def validate(
     for tree in store.trees():
         found = _tree_digests(store, tree, start, end)
         chains[tree] = [_load_digest(store, key, keys, report) for key in found]
-    every = [d for chain in chains.values() for d in chain]
-    if not every:
-        # A window before the trail's first digest is no gap (as the AWS CLI reports only the
-        # results it found); one after a day of digests is: the trail stopped, or they were deleted.
-        if any(_tree_digests(store, tree, start - timedelta(days=1), start) for tree in chains):
-            report.add("missing_digests", str(source), f"no digest files for {iso_z(start)} to {iso_z(end)}")
+    if not store.has_digests():
+        report.add("no_digests", str(source), "no CloudTrail-Digest files at all: log file validation is "
+                   "off, every digest was deleted, or the source is not the folder that holds AWSLogs/")
         return report
-    lo = max(start, min(d.start for d in every))
-    hi = min(end, max(d.end for d in every))
+    hi_all = min(end, (now or utcnow()) - SETTLE)
+    expected = 0
     for tree, chain in chains.items():
         _check_chain(store, chain, report)
+        since = _trail_start(store, tree, chain, keys, report)
+        lo, hi = max(start, since) if since else start, hi_all
+        if lo >= hi:
+            continue
+        expected += 1
         gaps = _holes(chain, lo, hi)
+        _check_previous(store, chain, gaps, report)
         for gap_start, gap_end, after in gaps:
             prev = (after.doc or {}).get("previousDigestS3Object") if after else None
             where = store.name(store.key_for(None, prev) or prev) if prev else (
                 store.name(f"{tree.account_prefix}CloudTrail-Digest/{tree.region}/"))
             report.add("missing_digests", where, f"no digest covers {iso_z(gap_start)} to {iso_z(gap_end)}")
-        _check_logs(store, tree, chain, gaps, max(start, lo), min(end, hi), report)
-    report.valid_digests = sum(d.status == "valid" for d in every)
+        _check_logs(store, tree, chain, gaps, lo, hi, report)
+    report.valid_digests = sum(d.status == "valid" for chain in chains.values() for d in chain)
+    if not expected and not report.problems:
+        report.note = ("no digest is due in this window: it lies before the trail's first digest or "
+                       f"within {SETTLE} of now, so there is nothing to verify")
     return report
+
+
+def _check_previous(store: Store, chain: list[_Digest], gaps: list[Gap], report: ValidationReport) -> None:
+    """The window's first digest must name a previous digest that exists, unless it is the trail's
+    first (a gap in the window before it already names the missing one)."""
+    ordered = sorted((d for d in chain if not d.backfill and d.doc), key=lambda d: d.end)
+    if not ordered or any(after is ordered[0] for _, _, after in gaps):
+        return
+    first = ordered[0]
+    prev_key = first.doc.get("previousDigestS3Object") if first.doc else None
+    if not prev_key:
+        return
+    local = store.key_for(first.doc.get("previousDigestS3Bucket"), prev_key) if first.doc else None
+    if local is None or store.read(local) is None:
+        report.add("missing_digests", store.name(local) if local else str(prev_key),
+                   f"named as previous digest by {store.name(first.key)} but not in the bucket")
+
+
+def _first_digest_key(store: Store, tree: Tree) -> str | None:
+    """The tree's earliest digest key, found by walking the year/month/day folders in order."""
+    prefix = f"{tree.account_prefix}CloudTrail-Digest/{tree.region}/"
+    for _ in range(3):  # year, month, day
+        folders = store.list_dirs(prefix)
+        if not folders:
+            return None
+        prefix = folders[0]
+    named = [k for k in store.list_keys(prefix)
+             if _DIGEST_NAME.search(k) and not k.endswith("_backfill.json.gz")]
+    return min(named, key=lambda k: _key_time(k, _DIGEST_NAME, "%Y%m%dT%H%M%SZ")) if named else None
+
+
+def _trail_start(store: Store, tree: Tree, chain: list[_Digest], keys: Mapping[str, rsa.RSAPublicKey],
+                 report: ValidationReport) -> datetime | None:
+    """When the tree's digests begin: the start of its earliest digest if that one names no previous.
+
+    ``None`` when digests are expected from any time: the earliest digest names a previous one
+    (those before it were deleted), or the tree has none at all though others do."""
+    ordered = sorted((d for d in chain if not d.backfill), key=lambda d: d.end)
+    earliest = ordered[0] if ordered else None
+    if earliest is None or (earliest.doc or {}).get("previousDigestS3Object"):
+        key = _first_digest_key(store, tree)
+        if key is None:
+            return None
+        if earliest is None or key != earliest.key:
+            # read only for its link; its own problems belong to the window that holds it
+            scratch = ValidationReport(report.source, report.start, report.end)
+            earliest = _load_digest(store, key, keys, scratch)
+    if earliest.doc is None or earliest.doc.get("previousDigestS3Object"):
+        return None
+    return earliest.start
 
 
 def _check_logs(store: Store, tree: Tree, chain: list[_Digest], gaps: list[Gap], lo: datetime,

@@ -7,8 +7,10 @@ and days that ``trailguard compact`` already rewrote as Parquet are read from th
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +18,7 @@ from pipeline.catalog.specs import load_specs
 from pipeline.config import ConfigError, Settings
 from pipeline.engines.base import Engine
 from pipeline.lake.ingest import IngestReport, ingest_table
+from pipeline.source.limits import Limits
 from pipeline.source.s3 import uri_slug
 
 if TYPE_CHECKING:
@@ -62,6 +65,14 @@ def local_root(
     return root
 
 
+def ingest_limits(settings: Settings) -> Limits:
+    """``[ingest] max_file_bytes`` / ``max_records_per_file``; a bad value names itself."""
+    try:
+        return Limits.from_config(settings.raw.get("ingest"))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def ingest(
     settings: Settings, source: str, days: list[str] | None = None, progress: Progress | None = None
 ) -> tuple[Path, list[IngestReport]]:
@@ -70,11 +81,27 @@ def ingest(
     lake = lake_for(settings, source)
     specs = load_specs()
     wanted = set(days) if days is not None else None
+    limits = ingest_limits(settings)
     reports = []
-    for table in ("cloudtrail", "guardduty_findings"):
-        callback = (lambda d, t, name=table: progress(f"ingest {name}", d, t)) if progress else None
-        reports.append(ingest_table(specs[table], root, lake, days=wanted, progress=callback))
+    with ingest_lock(lake):
+        for table in ("cloudtrail", "guardduty_findings"):
+            callback = (lambda d, t, name=table: progress(f"ingest {name}", d, t)) if progress else None
+            reports.append(ingest_table(specs[table], root, lake, days=wanted, progress=callback,
+                                        limits=limits))
     return lake, reports
+
+
+@contextlib.contextmanager
+def ingest_lock(lake: Path) -> Iterator[None]:
+    """One ingest at a time per lake, across processes: a second ``run`` (or ``detect``) waits here.
+
+    Two runners ingesting the same new files at once wrote the same temporary part and crashed;
+    under the lock the second one reads the first one's ingest state and finds nothing left to do.
+    An ``flock`` cannot go stale: the kernel drops it when its holder dies."""
+    (lake / "_state").mkdir(parents=True, exist_ok=True)
+    with open(lake / "_state" / "ingest.lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def open_engine(settings: Settings, lake: Path | None = None) -> Engine:

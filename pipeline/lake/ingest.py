@@ -11,7 +11,6 @@ that cannot be read is skipped, named and counted; nothing is lost silently.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import logging
 import os
@@ -24,20 +23,19 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from pipeline.catalog.duckdb_views import raw_scan_sql
 from pipeline.catalog.specs import LAKE_FOLDERS, RAW_TO_LOGICAL, TableSpec
+from pipeline.lake.guardduty_parts import guardduty_partition
 from pipeline.lake.normalize import NO_FIELDS, NormalizeReport, normalize_records
-from pipeline.lake.parts import READ_ERRORS, compact_partition, copy_to_parquet
+from pipeline.lake.parts import READ_ERRORS, SOURCE_FILE_COLUMN, compact_partition, copy_to_parquet, part_path
 from pipeline.lake.report import IngestReport, SkipLedger
-from pipeline.source.guardduty import UnreadableFile, iter_findings
+from pipeline.source.keys import local_account_dirs
+from pipeline.source.limits import Limits, UnreadableFile, check_size
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
-SOURCE_FILE_COLUMN = "_source_file"
 
 
 def _subdirs(path: Path) -> list[Path]:
@@ -47,24 +45,38 @@ def _subdirs(path: Path) -> list[Path]:
         return []
 
 
-def _account_dirs(base: Path) -> list[Path]:
-    """``AWSLogs/<account>`` for account trails and ``AWSLogs/o-*/<account>`` for organization trails."""
-    out = []
-    for child in _subdirs(base):
-        out.extend(_subdirs(child) if child.name.startswith("o-") else [child])
-    return out
+ISO_EVENT_TIME = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z"  # what CloudTrail writes
+GLOB_CHARACTERS = frozenset("*?[]{}")  # DuckDB reads a file name as a glob pattern
+SYMLINK = "symbolic link, not followed (it may point outside the source or nowhere)"
+NOT_A_FILE = "named like a log file but not a regular file"
 
 
-def discover(root: Path, spec: TableSpec, days: set[str] | None = None) -> dict[tuple[str, ...], list[Path]]:
+def rejected_entry(path: Path) -> str | None:
+    """Why a name the file glob matched is not read: a symlink or a non-file; None for a plain file."""
+    if path.is_symlink():
+        return SYMLINK
+    if not path.is_file():
+        return NOT_A_FILE
+    return None
+
+
+def discover(
+    root: Path,
+    spec: TableSpec,
+    days: set[str] | None = None,
+    rejected: list[tuple[Path, str]] | None = None,
+) -> dict[tuple[str, ...], list[Path]]:
     """Raw files under ``root`` grouped by partition values; only ``days`` when given.
 
     Walks the folder levels instead of globbing per day, so a window of years costs no more
-    than the folders that exist.
+    than the folders that exist. Symbolic links (dangling, looping, or pointing outside the
+    source) and folders named like log files are never read: they go to ``rejected`` with the
+    reason, so the caller can name and count them.
     """
     regex = re.compile(spec.partition_regex())
     marker = spec.partition_template.split("/")[1]  # "CloudTrail" or "GuardDuty"
     groups: dict[tuple[str, ...], list[Path]] = defaultdict(list)
-    for account_dir in _account_dirs(root / "AWSLogs"):
+    for account_dir, _ in local_account_dirs(root):
         for region_dir in _subdirs(account_dir / marker):
             for year in _subdirs(region_dir):
                 for month in _subdirs(year):
@@ -73,8 +85,13 @@ def discover(root: Path, spec: TableSpec, days: set[str] | None = None) -> dict[
                             continue
                         for path in day_dir.glob(spec.file_glob):
                             match = regex.search(path.as_posix())
-                            if match and path.is_file():
+                            if not match:
+                                continue
+                            why = rejected_entry(path)
+                            if why is None:
                                 groups[match.groups()].append(path)
+                            elif rejected is not None:
+                                rejected.append((path, why))
     return {k: sorted(v) for k, v in sorted(groups.items())}
 
 
@@ -130,32 +147,34 @@ class IngestState:
         self.journal.unlink(missing_ok=True)
 
 
-def _part_path(lake_table: Path, partition: tuple[str, ...], files: list[Path], suffix: str = "") -> Path:
-    digest = hashlib.sha1("\n".join(str(f) for f in files).encode()).hexdigest()[:16]
-    return lake_table.joinpath(*partition[:2], partition[2], f"part-{digest}{suffix}.parquet")
-
-
-def _lake_select(spec: TableSpec, files: list[Path], source_name: str | None = None) -> str:
+def _lake_select(spec: TableSpec, files: list[Path], source_name: str | None = None,
+                 limits: Limits | None = None) -> str:
+    """The rows of ``files``; DuckDB holds a file's one JSON object whole, so the size cap bounds it."""
     names = ", ".join(f'"{c.name}"' for c in spec.columns)
     source = "filename" if source_name is None else "'" + source_name.replace("'", "''") + "'"
-    scan = raw_scan_sql(spec, [str(f) for f in files])
+    scan = raw_scan_sql(spec, [str(f) for f in files], (limits or Limits()).max_file_bytes)
     return f"SELECT {names}, {source} AS {SOURCE_FILE_COLUMN} FROM ({scan})"
 
 
-def _load_cloudtrail_json(path: Path) -> dict:
+def _load_cloudtrail_json(path: Path, limits: Limits | None = None) -> dict:
+    """The file's JSON document, read only after a streaming check that it fits ``limits``."""
+    limits = limits or Limits()
     try:
+        check_size(path, limits)
         with gzip.open(path, "rt", encoding="utf-8") as handle:
             return json.load(handle)
     except (EOFError, OSError, zlib.error) as exc:
         raise UnreadableFile(f"unreadable gzip ({exc})") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise UnreadableFile(f"invalid JSON ({exc})") from exc
+    except RecursionError:
+        raise UnreadableFile("JSON nested too deeply to read") from None
 
 
-def _why_no_records(path: Path) -> str | None:
+def _why_no_records(path: Path, limits: Limits | None = None) -> str | None:
     """For a file that produced no rows: None when it is a valid empty log, else the reason to skip."""
     try:
-        document = _load_cloudtrail_json(path)
+        document = _load_cloudtrail_json(path, limits)
     except UnreadableFile as exc:
         return str(exc)
     if isinstance(document, dict) and isinstance(document.get("Records"), list):
@@ -168,47 +187,90 @@ def _why_no_records(path: Path) -> str | None:
 class CloudTrailIngester:
     """Writes one Parquet part per partition and batch of new files."""
 
-    def __init__(self, spec: TableSpec, lake: Path, con: duckdb.DuckDBPyConnection, report: IngestReport):
+    def __init__(self, spec: TableSpec, lake: Path, con: duckdb.DuckDBPyConnection, report: IngestReport,
+                 limits: Limits | None = None):
         self.spec, self.con, self.report = spec, con, report
         self.lake_table = lake / LAKE_FOLDERS["cloudtrail"]
+        self.limits = limits or Limits()
 
     def ingest_partition(self, partition: tuple[str, ...], files: list[Path]) -> list[Path]:
         """Ingest ``files``; returns the files now accounted for (ingested, empty or skipped)."""
-        out = _part_path(self.lake_table, partition, files)
+        oversized = [f for f in files if self._over_limit(f)]
+        literal = [f for f in files if GLOB_CHARACTERS & set(f.name) and f not in set(oversized)]
+        aside = set(oversized) | set(literal)
+        for path in literal:  # DuckDB would read the name as a pattern and match other files too
+            self.report.warn(f"{path}: file name has glob characters; read on its own, not as a pattern")
+            self._ingest_normalized(partition, path)
+        files = [f for f in files if f not in aside]
+        if not files:
+            return literal + oversized
+        out = part_path(self.lake_table, partition, files)
         try:
-            copy_to_parquet(self.con, _lake_select(self.spec, files), out)
+            copy_to_parquet(self.con, _lake_select(self.spec, files, limits=self.limits), out)
             good = files
         except READ_ERRORS:
             good = self._ingest_one_by_one(partition, files)
         if good:
             self._count(out, good)
-        return files
+        return files + literal + oversized
+
+    def _over_limit(self, path: Path) -> bool:
+        """Skip (with the limit named) a file past ``[ingest]``'s caps before DuckDB holds it whole."""
+        try:
+            check_size(path, self.limits)
+        except UnreadableFile as exc:
+            self.report.skip(path, str(exc))
+            return True
+        except (OSError, EOFError, zlib.error):
+            return False  # a broken gzip: the readers name it as before
+        return False
 
     def _ingest_one_by_one(self, partition: tuple[str, ...], files: list[Path]) -> list[Path]:
         good: list[Path] = []
         for path in files:
             try:
-                self.con.execute(f"SELECT count(*) FROM ({_lake_select(self.spec, [path])})").fetchall()
+                select = _lake_select(self.spec, [path], limits=self.limits)
+                self.con.execute(f"SELECT count(*) FROM ({select})").fetchall()
                 good.append(path)
             except READ_ERRORS:
                 self._ingest_normalized(partition, path)
         if good:
             copy_to_parquet(
-                self.con, _lake_select(self.spec, good), _part_path(self.lake_table, partition, files)
+                self.con, _lake_select(self.spec, good, limits=self.limits),
+                part_path(self.lake_table, partition, files),
             )
         return good
 
     def _ingest_normalized(self, partition: tuple[str, ...], path: Path) -> None:
         try:
-            document = _load_cloudtrail_json(path)
+            document = _load_cloudtrail_json(path, self.limits)
         except UnreadableFile as exc:
             self.report.skip(path, str(exc))
             return
         if not isinstance(document, dict) or not isinstance(document.get("Records"), list):
             self.report.skip(path, "not a CloudTrail log file (no Records array)")
             return
+        if len(document["Records"]) > self.limits.max_records_per_file:
+            self.report.skip(path, f"{len(document['Records'])} records, more than max_records_per_file = "
+                             f"{self.limits.max_records_per_file} ([ingest] in the config); not read")
+            return
         norm = NormalizeReport()
-        records = normalize_records(document["Records"], self.spec.columns, norm)
+        try:
+            records = normalize_records(document["Records"], self.spec.columns, norm)
+        except RecursionError:
+            self.report.skip(path, "JSON nested too deeply to read")
+            return
+        if records:
+            with tempfile.TemporaryDirectory() as tmp:
+                fixed = Path(tmp) / "records.json.gz"  # never the source's name: it may hold glob characters
+                with gzip.open(fixed, "wt", encoding="utf-8") as handle:
+                    json.dump({"Records": records}, handle)
+                out = part_path(self.lake_table, partition, [path], suffix="-normalized")
+                try:
+                    copy_to_parquet(self.con, _lake_select(self.spec, [fixed], str(path), self.limits), out)
+                except READ_ERRORS as exc:  # counted only once stored: a failure skips the whole file
+                    self.report.skip(path, f"unreadable even record by record ({str(exc)[:200]})")
+                    return
         self.report.records_seen += norm.records_in
         for reason, count in sorted(norm.skipped.items()):
             self.report.skip_records(path, reason, count)
@@ -222,12 +284,6 @@ class CloudTrailIngester:
             else:
                 self.report.files_empty += 1
             return
-        with tempfile.TemporaryDirectory() as tmp:
-            fixed = Path(tmp) / path.name
-            with gzip.open(fixed, "wt", encoding="utf-8") as handle:
-                json.dump({"Records": records}, handle)
-            out = _part_path(self.lake_table, partition, [path], suffix="-normalized")
-            copy_to_parquet(self.con, _lake_select(self.spec, [fixed], source_name=str(path)), out)
         self.report.files_ingested += 1
         self.report.records_ingested += len(records)
 
@@ -242,10 +298,15 @@ class CloudTrailIngester:
         rows = self.con.execute(
             f"SELECT {SOURCE_FILE_COLUMN}, count(*), "
             "count(*) FILTER (WHERE eventtime IS NULL OR eventid IS NULL), "
-            f"count(*) FILTER (WHERE {empty_row}) "
+            f"count(*) FILTER (WHERE {empty_row}), "
+            f"count(*) FILTER (WHERE NOT regexp_full_match(eventtime, '{ISO_EVENT_TIME}')) "
             f"FROM read_parquet('{escaped}') GROUP BY 1"
         ).fetchall()
-        per_file = {name: (count, invalid, empty) for name, count, invalid, empty in rows}
+        per_file = {name: (count, invalid, empty) for name, count, invalid, empty, _ in rows}
+        for name, _, _, _, odd in rows:
+            if odd:
+                self.report.warn(f"{name}: {odd} record(s) whose eventTime is not an ISO 8601 UTC time; "
+                                 "kept, read as far as it parses")
         if any(empty for _, _, empty in per_file.values()):
             kept = f"SELECT * FROM read_parquet('{escaped}') WHERE NOT ({empty_row})"
             rewritten = out.with_name(out.stem + "-kept.parquet")
@@ -261,65 +322,22 @@ class CloudTrailIngester:
                 if invalid - empty:
                     self.report.warn(f"{path}: {invalid - empty} record(s) without eventTime or eventID")
                 continue
-            reason = _why_no_records(path)
+            reason = _why_no_records(path, self.limits)
             if reason is None:
                 self.report.files_empty += 1
             else:
                 self.report.skip(path, reason)
 
 
-def _guardduty_partition(
-    spec: TableSpec, partition: tuple[str, ...], files: list[Path], lake: Path, report: IngestReport
-) -> None:
-    rows: list[dict] = []
-    for path in files:
-        found = 0
-        try:
-            for finding, line in iter_findings(path):
-                report.records_seen += 1
-                if finding is None:
-                    report.skip_records(f"{path}:{line}", "not a GuardDuty finding", 1)
-                    continue
-                found += 1
-                row = {}
-                for column in spec.columns:
-                    value = finding.get(column.key)
-                    if column.json or (
-                        value is not None and column.type == "string" and not isinstance(value, str)
-                    ):
-                        value = None if value is None else json.dumps(value, separators=(",", ":"))
-                    elif column.type == "double" and value is not None:
-                        value = float(value)
-                    row[column.name] = value
-                row[SOURCE_FILE_COLUMN] = str(path)
-                rows.append(row)
-        except UnreadableFile as exc:
-            report.skip(path, str(exc))
-            continue
-        if found:
-            report.files_ingested += 1
-            report.records_ingested += found
-        else:
-            report.files_empty += 1
-    if not rows:
-        return
-    fields = [pa.field(c.name, pa.float64() if c.type == "double" else pa.string()) for c in spec.columns]
-    schema = pa.schema([*fields, pa.field(SOURCE_FILE_COLUMN, pa.string())])
-    out = _part_path(lake / LAKE_FOLDERS["guardduty"], partition, files)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".parquet.tmp")
-    pq.write_table(pa.Table.from_pylist(rows, schema=schema), tmp, compression="zstd")
-    os.replace(tmp, out)
-
-
 def _ingest_partition_alone(
-    spec: TableSpec, lake: Path, con: duckdb.DuckDBPyConnection, partition: tuple[str, ...], files: list[Path]
+    spec: TableSpec, lake: Path, con: duckdb.DuckDBPyConnection, partition: tuple[str, ...],
+    files: list[Path], limits: Limits | None = None,
 ) -> IngestReport:
     """One CloudTrail partition on its own cursor, counted in its own report (merged by the caller)."""
     report = IngestReport(table=spec.name)
     cursor = con.cursor()
     try:
-        CloudTrailIngester(spec, lake, cursor, report).ingest_partition(partition, files)
+        CloudTrailIngester(spec, lake, cursor, report, limits).ingest_partition(partition, files)
     finally:
         cursor.close()
     return report
@@ -334,6 +352,7 @@ def ingest_table(
     con: duckdb.DuckDBPyConnection | None = None,
     progress: Progress | None = None,
     workers: int | None = None,
+    limits: Limits | None = None,
 ) -> IngestReport:
     """Ingest the new raw files of one table (``cloudtrail`` or ``guardduty_findings``).
 
@@ -343,9 +362,14 @@ def ingest_table(
     """
     report = IngestReport(table=spec.name)
     source = Path(source).resolve()
-    groups = discover(source, spec, days)
+    rejected: list[tuple[Path, str]] = []
+    groups = discover(source, spec, days, rejected)
     state, ledger = IngestState(lake, spec.name), SkipLedger(lake, spec.name)
     todo: list[tuple[tuple[str, ...], list[Path]]] = []
+    for path, why in rejected:  # named and counted on every run: never read, never in the state
+        report.files_seen += 1
+        report.files_new += 1
+        report.skip(path, why)
     for partition, files in groups.items():
         report.files_seen += len(files)
         new = [f for f in files if state.is_new(f)]
@@ -354,7 +378,7 @@ def ingest_table(
                 report.warn(f"{path}: changed size since it was ingested; the lake keeps the first version")
         if new:
             todo.append((partition, new))
-    report.files_new = sum(len(f) for _, f in todo)
+    report.files_new += sum(len(f) for _, f in todo)
     own = con is None
     con = con or duckdb.connect()
     parallel = own and spec.format == "cloudtrail_json" and len(todo) > 1
@@ -378,20 +402,21 @@ def ingest_table(
     try:
         if workers > 1:
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                futures = {pool.submit(_ingest_partition_alone, spec, lake, con, *job): job for job in todo}
+                futures = {pool.submit(_ingest_partition_alone, spec, lake, con, *job, limits): job
+                           for job in todo}
                 for future in as_completed(futures):
                     skipped_before = len(report.skipped_files)
                     report.merge(future.result())
                     commit(*futures[future], skipped_before)
         else:
             cloudtrail = spec.format == "cloudtrail_json"
-            ingester = CloudTrailIngester(spec, lake, con, report) if cloudtrail else None
+            ingester = CloudTrailIngester(spec, lake, con, report, limits) if cloudtrail else None
             for partition, files in todo:
                 skipped_before = len(report.skipped_files)
                 if ingester is not None:
                     ingester.ingest_partition(partition, files)
                 else:
-                    _guardduty_partition(spec, partition, files, lake, report)
+                    guardduty_partition(spec, partition, files, lake, report, limits)
                 commit(partition, files, skipped_before)
     finally:
         if own:

@@ -14,6 +14,7 @@ MAX_PARTS = 8  # scheduled runs add a small part per tick; past this many, a par
 # DuckDB's error for a bad file quotes ~300 bytes of it; cut inside a multi-byte character, the
 # message itself fails to decode and surfaces as UnicodeDecodeError instead of duckdb.Error.
 READ_ERRORS = (duckdb.Error, UnicodeDecodeError)
+SOURCE_FILE_COLUMN = "_source_file"  # the raw file each lake row came from
 
 
 def copy_to_parquet(con: duckdb.DuckDBPyConnection, select_sql: str, out: Path) -> None:
@@ -61,3 +62,9 @@ def compact_partition(folder: Path, con: duckdb.DuckDBPyConnection) -> bool:
     copy_to_parquet(con, f"SELECT * FROM read_parquet({names}, union_by_name=true)", merged)
     _finish_compaction(folder)
     return True
+
+
+def part_path(lake_table: Path, partition: tuple[str, ...], files: list[Path], suffix: str = "") -> Path:
+    """Where a part of ``files`` goes: the same files always give the same name (re-runs replace it)."""
+    digest = hashlib.sha1("\n".join(str(f) for f in files).encode()).hexdigest()[:16]
+    return lake_table.joinpath(*partition[:2], partition[2], f"part-{digest}{suffix}.parquet")

@@ -1,11 +1,16 @@
 """Markdown for the weekly report: a Jinja2 template plus the few filters it needs.
 
-Cells are escaped for markdown tables (a ``|`` or a newline in a principal or user agent would
-break the table), times print in UTC to the minute, numbers with thousands separators.
+Every value from the logs (user names, user agents, principals, file names) is attacker-written
+text, so :func:`cell` makes it inert before it reaches markdown: control characters (terminal
+escapes) are dropped, ``&``, ``<`` and ``>`` become HTML entities (no raw HTML), the characters
+that make markdown images, links, emphasis, code and tables are backslash-escaped, and values
+longer than ``MAX_CELL`` are cut with a visible note of what was cut. Times print in UTC to the
+minute, numbers with thousands separators.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +20,20 @@ import jinja2
 import pandas as pd
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+MAX_CELL = 200  # characters of one value shown; the rest is cut with a note saying how much
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_MARKDOWN = re.compile(r"([\\`*_\[\]()!#|~])")
+
+
+def inert(text: str, limit: int = MAX_CELL) -> str:
+    """Attacker-written text as plain, one-line, bounded markdown (see the module docstring)."""
+    text = _CONTROL.sub("", text.replace("\r", " ").replace("\n", " ").replace("\t", " "))
+    cut = len(text) - limit
+    if cut > 0:
+        text = text[:limit]
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MARKDOWN.sub(r"\\\1", text)
+    return text + (f" … [{cut:,} more characters cut]" if cut > 0 else "")
 
 
 def cell(value: Any) -> str:
@@ -27,8 +46,7 @@ def cell(value: Any) -> str:
         return f"{value:,.2f}"
     if isinstance(value, int):
         return f"{value:,}"
-    text = str(value).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
-    return text
+    return inert(str(value))
 
 
 def table(

@@ -83,7 +83,10 @@ class WeeklyReport:
         ]
         problems = self.health.problems
         gaps = len(self.health_findings)
-        if len(problems) or gaps:
+        missing = self.missing_data()
+        if missing:
+            lines.append(missing)
+        elif len(problems) or gaps:
             lines.append(
                 f"Log health needs attention: {len(problems)} account/region(s) silent or stopped, "
                 f"{gaps} delivery-gap or tampering finding(s)."
@@ -91,6 +94,18 @@ class WeeklyReport:
         else:
             lines.append("Logs arrived from every expected account and region all week.")
         return lines
+
+    def missing_data(self) -> str | None:
+        """Computed, never defaulted: a week with no records, or none on its last day, is said."""
+        last = self.health.org_last_event
+        if last is None or pd.isna(last) or not self.events:
+            return (f"No CloudTrail records at all this week from {self.source}: nothing was delivered, "
+                    "or the source is empty or the wrong folder. Nothing in this report is an all-clear.")
+        if pd.Timestamp(last) < pd.Timestamp(self.end) - timedelta(days=1):
+            return (f"No account or region delivered after {pd.Timestamp(last):%Y-%m-%d %H:%M} UTC: the "
+                    "week's last day has no records (a stopped trail, deleted logs, or a sync that fell "
+                    "behind).")
+        return None
 
 
 def _week_start(settings: Settings, source: str, week_start: datetime | None) -> datetime:

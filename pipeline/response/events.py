@@ -31,6 +31,11 @@ NOTIFY = "notify_only"
 # and the detection cannot tell intended from unintended exposure.
 DETECTION_ACTIONS = {"iam_access_key_created": ACCESS_KEY, "s3_bucket_made_public": BUCKET}
 ACTING_SEVERITIES = ("high", "critical")
+# GuardDuty says whether an instance is the ACTOR (it did the suspicious thing: quarantine it) or the
+# TARGET (someone did it to it: a port probe, an inbound brute force). Quarantining a target lets
+# any outside scanner isolate production, so targets are notify-only. Runtime Monitoring findings
+# leave the role empty; these types name a target even then.
+TARGET_TYPES = ("Recon:EC2/PortProbeUnprotectedPort", "Recon:EC2/PortProbeEMRUnprotectedPort")
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,21 @@ class Parsed:
     problem: str | None = None
     ignored: str | None = None  # a valid event that is below the threshold: no action, no alert
     sample: bool = False
+    partition: str | None = None  # aws, aws-cn, aws-us-gov: from the finding, else from the region
+
+
+class Malformed(ValueError):
+    """A finding whose details have the wrong shape; the message names the field."""
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    """``value`` when it is an object (absent is empty); a string or list where an object belongs
+    is a malformed finding, said once, never an AttributeError out of the handler."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise Malformed(f"{where} is a {type(value).__name__}, not an object")
+    return value
 
 
 def _texts(value: Any) -> list[str]:
@@ -84,14 +104,21 @@ def _guardduty(finding: dict[str, Any], min_severity: float) -> Parsed:
         parsed.problem = "finding has no resource.resourceType"
         return parsed
     kind = resource["resourceType"]
+    parsed.partition = str(finding.get("partition") or "") or None
+    role = str(service.get("resourceRole") or "").upper()
     if kind == "Instance":
-        instance_id = (resource.get("instanceDetails") or {}).get("instanceId")
+        instance_id = _object(resource.get("instanceDetails"), "resource.instanceDetails").get("instanceId")
         if not isinstance(instance_id, str) or not instance_id:
             parsed.problem = "Instance finding without resource.instanceDetails.instanceId"
+        elif role == "TARGET" or (not role and parsed.finding_type in TARGET_TYPES):
+            reason = (f"the instance is the target of {parsed.finding_type} (resourceRole "
+                      f"{role or 'TARGET by type'}), not the actor: quarantining it would let the "
+                      "attacker isolate it")
+            parsed.targets.append(Target(NOTIFY, instance_id, {"reason": reason}))
         else:
             parsed.targets.append(Target(EC2, instance_id))
     elif kind == "AccessKey":
-        details = resource.get("accessKeyDetails") or {}
+        details = _object(resource.get("accessKeyDetails"), "resource.accessKeyDetails")
         key_id = details.get("accessKeyId")
         if not isinstance(key_id, str) or not key_id:
             parsed.problem = "AccessKey finding without resource.accessKeyDetails.accessKeyId"
@@ -100,7 +127,8 @@ def _guardduty(finding: dict[str, Any], min_severity: float) -> Parsed:
                 "user_name": details.get("userName"), "principal_id": details.get("principalId"),
                 "user_type": details.get("userType")}))
     elif kind == "S3Bucket":
-        names = [b.get("name") for b in resource.get("s3BucketDetails") or [] if isinstance(b, dict)]
+        details = resource.get("s3BucketDetails") or []
+        names = [b.get("name") for b in (details if isinstance(details, list) else []) if isinstance(b, dict)]
         names = [n for n in names if isinstance(n, str) and n]
         if not names:
             parsed.problem = "S3Bucket finding without resource.s3BucketDetails[].name"
@@ -151,6 +179,14 @@ def parse_event(event: Any, min_guardduty_severity: float = 4.0) -> list[Parsed]
     if isinstance(event.get("Findings"), list):  # a GetFindings response pasted in by hand
         out = [p for item in event["Findings"] for p in parse_event(item, min_guardduty_severity)]
         return out or [Parsed(problem="GetFindings response with no findings")]
+    try:
+        return _parse_one(event, min_guardduty_severity)
+    except (Malformed, AttributeError, TypeError, KeyError, ValueError, RecursionError) as exc:
+        return [Parsed(event_id=str(event.get("id") or event.get("finding_id") or "unknown")[:200],
+                       problem=f"malformed finding: {type(exc).__name__}: {str(exc)[:300]}")]
+
+
+def _parse_one(event: dict[str, Any], min_guardduty_severity: float) -> list[Parsed]:
     if isinstance(event.get("detection_id"), str) and isinstance(event.get("severity"), str):
         return [_detection(event)]
     if "detail-type" in event and event.get("detail-type") != "GuardDuty Finding":

@@ -41,22 +41,55 @@ UNDO = ("To undo: put each network interface back into its previous_groups and r
         "relax the bucket's public access block only once the bucket owner confirms it must be public.")
 
 
+def partition(parsed: Parsed) -> str:
+    """The ARN partition: the finding's own, else its region's (China, GovCloud), else ``aws``."""
+    if parsed.partition:
+        return parsed.partition
+    region = parsed.region or ""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
 def _arns(parsed: Parsed, target: Target) -> tuple[str | None, ...]:
     """The identifiers an allow-list entry may use for ``target``: id, name or ARN."""
+    arn = f"arn:{partition(parsed)}"
     if target.kind == EC2:
         return (target.resource_id,
-                f"arn:aws:ec2:{parsed.region}:{parsed.account_id}:instance/{target.resource_id}")
+                f"{arn}:ec2:{parsed.region or ''}:{parsed.account_id or ''}:instance/{target.resource_id}")
     if target.kind == BUCKET:
-        return target.resource_id, f"arn:aws:s3:::{target.resource_id}"
+        return target.resource_id, f"{arn}:s3:::{target.resource_id}"
     if target.kind == ACCESS_KEY:
         user = target.extra.get("user_name")
         return (target.resource_id, user,
-                f"arn:aws:iam::{parsed.account_id}:user/{user}" if user else None)
+                f"{arn}:iam::{parsed.account_id or ''}:user/{user}" if user else None)
     return (target.resource_id,)
 
 
+def _same_resource(entry: str, arn: str) -> bool:
+    """An allow-listed ARN names this resource even when the finding lacks its region or account:
+    the service and the resource must match, and the account wherever both name one."""
+    mine, theirs = arn.split(":", 5), entry.split(":", 5)
+    if len(mine) < 6 or len(theirs) < 6 or mine[2] != theirs[2] or mine[5] != theirs[5]:
+        return False
+    return not (mine[4] and theirs[4] and mine[4] != theirs[4])
+
+
+def allow_listed(config: ResponseConfig, parsed: Parsed, target: Target) -> str | None:
+    """The allow-list entry covering ``target`` (by id, name or ARN), or None."""
+    identifiers = _arns(parsed, target)
+    exact = config.allowed(*identifiers)
+    if exact:
+        return exact
+    arns = [i for i in identifiers if i and i.startswith("arn:")]
+    return next((e for e in sorted(config.allow_list) if e.startswith("arn:")
+                 and any(_same_resource(e, arn) for arn in arns)), None)
+
+
 def _act(parsed: Parsed, target: Target, clients: Clients, config: ResponseConfig) -> Outcome:
-    allowed = config.allowed(*_arns(parsed, target))
+    allowed = allow_listed(config, parsed, target)
     if target.kind == NOTIFY:
         return Outcome("notify_only", "no_action", {"reason": target.extra.get("reason")})
     if allowed:

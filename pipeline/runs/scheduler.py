@@ -39,7 +39,7 @@ from pipeline.findings.store import FindingsStore, RunMetadata
 from pipeline.runs.schedule import Schedule
 from pipeline.runs.state import DetectionState, LockHeld, StateStore
 from pipeline.sinks.base import Delivery, Sink, make_delivery
-from pipeline.times import iso_z, parse_optional
+from pipeline.times import iso_z, parse_lenient
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,7 @@ class TickReport:
     ran: list[DetectionTick] = field(default_factory=list)
     not_due: list[str] = field(default_factory=list)
     integrity: Any = None  # pipeline.integrity.tick_job.IntegrityTick: log file validation this tick
+    warnings: list[str] = field(default_factory=list)  # e.g. a corrupt state file and how it recovered
 
     @property
     def errors(self) -> list[DetectionTick]:
@@ -162,7 +163,9 @@ class Runner:
         for detection in self.enabled():
             schedule = Schedule.parse(detection.schedule)
             state, _ = self.state.load(detection.id)
-            if not schedule.is_due(parse_optional(state.last_run), now):
+            if state.recovered:
+                report.warnings.append(f"{detection.id}: {state.recovered}")
+            if not schedule.is_due(parse_lenient(state.last_run), now):
                 report.not_due.append(detection.id)
                 continue
             outcome = DetectionTick(detection.id)
@@ -173,6 +176,8 @@ class Runner:
                 outcome.skipped = str(exc)
             except RunError as exc:
                 outcome.error = str(exc)
+            except (ValueError, TypeError, KeyError, OSError) as exc:  # stops this detection only
+                outcome.error = f"{type(exc).__name__}: {exc}"
             report.ran.append(outcome)
         for job in self.jobs:
             job(self, now, report)
@@ -182,7 +187,7 @@ class Runner:
         self, state: DetectionState, schedule: Schedule, now: datetime
     ) -> list[tuple[datetime, datetime]]:
         end = now - self.timing.delivery_lag
-        start = parse_optional(state.watermark) or end - self.timing.first_run_lookback
+        start = parse_lenient(state.watermark) or end - self.timing.first_run_lookback
         step = schedule.interval(now)
         windows = []
         while start < end and len(windows) < self.timing.max_catchup_windows:

@@ -30,8 +30,10 @@ from botocore.exceptions import ClientError
 
 from pipeline.errors import RunError
 from pipeline.source.s3 import parse_s3_uri
+from pipeline.times import parse_lenient
 
 FORMAT = 1
+_CORRUPT = "corrupt"  # the version of a state file that could not be read and had no good copy
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,199}")
 # 412: the ETag (or absence) we conditioned on no longer holds; 409: a concurrent conditional write won;
 # 404 on If-Match: the object was deleted since we read it. All mean "someone else wrote".
@@ -43,15 +45,21 @@ class StateConflict(RunError):
     """Someone else saved this detection's state since we loaded it; reload and redo the tick."""
 
 
+class CorruptState(RunError, ValueError):
+    """A state file that is not a readable state (truncated, empty, ``null``, a wrong type)."""
+
+
 class LockHeld(RunError):
     """Another runner holds the detection's lock; the message names the detection and the holder."""
 
 
 def _instant(text: str) -> datetime:
     """An ISO 8601 time as an aware UTC datetime (naive means UTC), so differently formatted
-    timestamps ("...Z", "... +00:00", "2024-05-01") compare correctly, which strings do not."""
-    value = datetime.fromisoformat(text.strip())
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    timestamps ("...Z", "... +00:00", "2024-05-01") compare correctly, which strings do not.
+
+    A time no one can read (a record's impossible ``eventTime``) sorts last: its finding is kept
+    (never pruned, so never delivered twice) rather than stopping every later tick."""
+    return parse_lenient(text) or datetime.max.replace(tzinfo=UTC)
 
 
 def _check_id(detection_id: str) -> str:
@@ -79,6 +87,8 @@ class DetectionState:
     last_run: str | None = None
     delivered: dict[str, DeliveredFinding] = field(default_factory=dict)
     _index: dict[str, str] | None = field(default=None, init=False, repr=False, compare=False)
+    # Set by a store that could not read the state file: what was wrong and how it recovered.
+    recovered: str | None = field(default=None, compare=False)
 
     def finding_for_event(self, event_id: str) -> str | None:
         """The delivered finding holding this record, so an overlapping window's rows become an
@@ -135,6 +145,52 @@ class DetectionState:
         return cls(str(data["detection_id"]), data.get("watermark"), data.get("last_run"), delivered)
 
 
+GOOD_SUFFIX = ".good.json"  # the last good state, written beside the state after every save
+
+
+def _decode(raw: bytes | None, detection_id: str) -> tuple[DetectionState, dict[str, Any]]:
+    """A stored state, or CorruptState saying what is wrong with it (a newer format still raises)."""
+    try:
+        data = json.loads(raw or b"")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CorruptState("empty" if not (raw or b"").strip() else f"not JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise CorruptState(f"a JSON {type(data).__name__}, not an object")
+    if isinstance(data.get("format"), int) and data["format"] > FORMAT:
+        raise ValueError(f"state for {detection_id!r} has format {data['format']}, "
+                         f"newer than this trailguard understands ({FORMAT})")
+    try:
+        state = DetectionState.from_dict(data)
+        for value in (state.watermark, state.last_run):
+            if value is not None and not isinstance(value, str):
+                raise TypeError(f"a time is a {type(value).__name__}, not a string")
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise CorruptState(f"fields missing or of the wrong type ({type(exc).__name__}: {exc})") from None
+    if state.detection_id != detection_id:
+        raise CorruptState(f"holds the state of {state.detection_id!r}")
+    return state, data
+
+
+def recover(detection_id: str, problem: str, good: bytes | None, where: str) -> tuple[DetectionState, Any]:
+    """The last good state kept beside a corrupt one, or a fresh state; ``recovered`` says which.
+
+    From the good copy the detection restarts at that watermark and still knows every finding it
+    delivered, so the windows it runs again deliver nothing twice."""
+    if good is not None:
+        try:
+            state, data = _decode(good, detection_id)
+        except CorruptState as exc:
+            problem += f"; the last good copy is unreadable too ({exc})"
+        else:
+            state.recovered = (f"state {where} was {problem}; restarted from the last good copy "
+                               f"(watermark {state.watermark})")
+            return state, data
+    state = DetectionState(detection_id)
+    state.recovered = (f"state {where} was {problem}; no good copy beside it, so the detection "
+                       "starts again as on its first run")
+    return state, {}
+
+
 def _encode(state: DetectionState, **extra: Any) -> bytes:
     # ensure_ascii: every Python string (quotes, NUL, lone surrogates) survives the round trip exactly.
     return json.dumps({**state.to_dict(), **extra}, ensure_ascii=True, sort_keys=True).encode("ascii")
@@ -177,11 +233,17 @@ class LocalStateStore:
         return self.directory / f"{_check_id(detection_id)}{suffix}"
 
     def load(self, detection_id: str) -> tuple[DetectionState, str | None]:
+        path = self._path(detection_id, ".json")
         try:
-            data = json.loads(self._path(detection_id, ".json").read_bytes())
+            state, data = _decode(path.read_bytes(), detection_id)
+            return state, str(data["version"])
         except FileNotFoundError:
             return DetectionState(detection_id), None
-        return DetectionState.from_dict(data), str(data["version"])
+        except (CorruptState, KeyError) as exc:
+            good = self._path(detection_id, GOOD_SUFFIX)
+            state, data = recover(detection_id, str(exc), good.read_bytes() if good.is_file() else None,
+                                  str(path))
+            return state, str(data["version"]) if "version" in data else _CORRUPT
 
     def save(self, state: DetectionState, version: str | None) -> str:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -192,20 +254,26 @@ class LocalStateStore:
             if current != version:
                 raise StateConflict(f"state of {state.detection_id!r} is at version {current}, "
                                     f"not {version}: another run saved since this one loaded")
-            new_version = str(int(current or 0) + 1)
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=self.directory)
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(_encode(state, version=int(new_version)))
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp, target)
-            except BaseException:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
-                raise
+            new_version = str(int(current) + 1 if current and current.isdigit() else 1)
+            body = _encode(state, version=int(new_version))
+            for path in (target, self._path(state.detection_id, GOOD_SUFFIX)):  # the state, then its copy
+                self._write(path, body)
             _fsync_dir(self.directory)
             return new_version
+
+    def _write(self, target: Path, body: bytes) -> None:
+        """tmp + fsync + rename: a crash leaves the old or the new file, never half of one."""
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=self.directory)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(body)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
 
     @contextlib.contextmanager
     def lock(self, detection_id: str, ttl_seconds: int = 900) -> Iterator[None]:
@@ -269,10 +337,17 @@ class S3StateStore:
         return str(response["ETag"])
 
     def load(self, detection_id: str) -> tuple[DetectionState, str | None]:
-        found = self._get(self._key(detection_id, ".json"))
+        key = self._key(detection_id, ".json")
+        found = self._get(key)
         if found is None:
             return DetectionState(detection_id), None
-        return DetectionState.from_dict(json.loads(found[0])), found[1]
+        try:
+            return _decode(found[0], detection_id)[0], found[1]
+        except CorruptState as exc:  # the good copy's content, the corrupt object's ETag (for If-Match)
+            good = self._get(self._key(detection_id, GOOD_SUFFIX))
+            state, _ = recover(detection_id, str(exc), good[0] if good else None,
+                               f"s3://{self.bucket}/{key}")
+            return state, found[1]
 
     def save(self, state: DetectionState, version: str | None) -> str:
         # A random revision makes every body, so every ETag (its MD5), unique: no A-B-A on If-Match.
@@ -281,6 +356,8 @@ class S3StateStore:
         if etag is None:
             raise StateConflict(f"state of {state.detection_id!r} in s3://{self.bucket}/{self.prefix} "
                                 f"changed since it was loaded (version {version}): another run saved")
+        self.s3.put_object(Bucket=self.bucket, Key=self._key(state.detection_id, GOOD_SUFFIX), Body=body,
+                           ContentType="application/json")  # the last good copy, read only on corruption
         return etag
 
     @contextlib.contextmanager

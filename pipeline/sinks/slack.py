@@ -49,9 +49,16 @@ def resolve_webhook(webhook_env: str | None, webhook_file: str | None, environ: 
     return url
 
 
+_FORMATTING = re.compile(r"([*_~`])")
+ZWSP = "\u200b"
+
+
 def _escape(text: object) -> str:
-    """Slack mrkdwn needs only &, < and > escaped."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Attacker-written text as literal mrkdwn: &, < and > as entities (no links, no mentions), and
+    a zero-width space before each of * _ ~ ` so a principal or user agent cannot bold, italicize,
+    strike or open code (mrkdwn has no backslash escape). The characters themselves still show."""
+    text = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _FORMATTING.sub(ZWSP + r"\1", text)
 
 
 def _clip(text: str, limit: int) -> str:

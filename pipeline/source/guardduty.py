@@ -8,7 +8,6 @@ so a finding is never lost to its wrapping.
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 import zlib
@@ -16,11 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from pipeline.source.limits import CHUNK, Limits, UnreadableFile, check_size, open_raw
+
 _PANTHER_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}(?:\.\d+)?)$")
-
-
-class UnreadableFile(ValueError):
-    """A file that cannot be read at all (truncated gzip, not JSON); the message says why."""
 
 
 def _camel(key: str) -> str:
@@ -69,12 +66,14 @@ def _unwrap(document: Any) -> list[Any]:
     return [document]
 
 
-def read_text(path: Path) -> str:
-    """The file's text, gunzipped when it is gzip; truncation and bad bytes are reported, not hidden."""
+def read_text(path: Path, limits: Limits | None = None) -> str:
+    """The file's text, gunzipped when it is gzip, after a streaming size check against ``limits``;
+    truncation, bad bytes and bombs are reported, not hidden."""
+    limits = limits or Limits()
     try:
-        data = path.read_bytes()
-        if data[:2] == b"\x1f\x8b":
-            data = gzip.decompress(data)
+        check_size(path, limits, count_objects=False)  # the caller counts the records it parses
+        with open_raw(path) as handle:
+            data = handle.read(limits.max_file_bytes + 1)
         return data.decode("utf-8")
     except (EOFError, OSError, zlib.error) as exc:
         raise UnreadableFile(f"unreadable gzip ({exc})") from exc
@@ -82,23 +81,69 @@ def read_text(path: Path) -> str:
         raise UnreadableFile(f"not UTF-8 text ({exc})") from exc
 
 
-def iter_findings(path: Path) -> Iterator[tuple[dict[str, Any] | None, int]]:
-    """Yield (finding or None, line number) for every JSON value in the file."""
-    text = read_text(path)
-    stripped = text.strip()
-    if not stripped:
-        return
+def _lines(path: Path) -> Iterator[bytes]:
+    """The file's lines, streamed (gunzipped when it is gzip)."""
+    with open_raw(path) as handle:
+        yield from handle
+
+
+def iter_findings(path: Path, limits: Limits | None = None) -> Iterator[tuple[dict[str, Any] | None, int]]:
+    """Yield (finding or None, line number) for every JSON value in the file.
+
+    The export's one-finding-per-line files are streamed line by line; only a file that is one
+    JSON document (an array, ``GetFindings`` output) is read whole, and only once it is known to
+    fit ``limits.max_file_bytes``. More than ``limits.max_records_per_file`` values is refused."""
+    limits = limits or Limits()
     try:
-        whole = json.loads(stripped)
-    except json.JSONDecodeError:
-        whole = None
-        for number, line in enumerate(text.splitlines(), start=1):
+        check_size(path, limits, count_objects=False)  # so no line can be longer than the cap
+        whole = _single_document(path, limits)
+        if whole is not None:
+            items = _unwrap(whole[0])
+            if len(items) > limits.max_records_per_file:
+                raise UnreadableFile(f"more than max_records_per_file = {limits.max_records_per_file} "
+                                     "findings ([ingest] in the config); not read")
+            for item in items:
+                yield normalize_finding(item), 1
+            return
+        values = 0
+        for number, line in enumerate(_lines(path), start=1):
             if not line.strip():
                 continue
+            values += 1
+            if values > limits.max_records_per_file:
+                raise UnreadableFile(f"more than max_records_per_file = {limits.max_records_per_file} "
+                                     "findings ([ingest] in the config); the rest not read")
             try:
                 yield normalize_finding(json.loads(line)), number
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
                 yield None, number
-        return
-    for item in _unwrap(whole):
-        yield normalize_finding(item), 1
+    except (EOFError, OSError, zlib.error) as exc:
+        raise UnreadableFile(f"unreadable gzip ({exc})") from exc
+
+
+def _single_document(path: Path, limits: Limits) -> tuple[Any] | None:
+    """``(document,)`` when the whole file is one JSON value spanning lines; None for JSON lines."""
+    with open_raw(path) as handle:
+        head = handle.read(CHUNK)
+    first = head.lstrip()[:1]
+    if first not in (b"[", b"{") or (first == b"{" and b"\n" in head.strip() and _first_line_parses(head)):
+        return None
+    text = read_text(path, limits).strip()
+    if not text:
+        return None
+    try:
+        return (json.loads(text),)
+    except json.JSONDecodeError:
+        return None  # not one document: read it as lines
+    except RecursionError:
+        raise UnreadableFile("JSON nested too deeply to read") from None
+
+
+def _first_line_parses(head: bytes) -> bool:
+    """Whether the first line of ``head`` is a JSON value on its own (so the file is JSON lines)."""
+    line = head.lstrip().split(b"\n", 1)[0]
+    try:
+        json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        return False
+    return True

@@ -37,6 +37,7 @@ class Store(Protocol):
     def trees(self) -> list[Tree]: ...
     def has_digests(self) -> bool: ...
     def list_keys(self, prefix: str) -> list[str]: ...
+    def list_dirs(self, prefix: str) -> list[str]: ...
     def read(self, key: str) -> bytes | None: ...
     def signature(self, key: str) -> str | None: ...
     def key_for(self, bucket: str | None, s3_object: str) -> str | None: ...
@@ -72,6 +73,10 @@ class LocalStore:
         if not folder.is_dir():
             return []
         return sorted(p.relative_to(self.root).as_posix() for p in folder.iterdir() if p.is_file())
+
+    def list_dirs(self, prefix: str) -> list[str]:
+        """The sub-folders of ``prefix`` as key prefixes ending in ``/``, in order."""
+        return [p.relative_to(self.root).as_posix() + "/" for p in _subdirs(self.root / prefix)]
 
     def read(self, key: str) -> bytes | None:
         try:
@@ -114,6 +119,15 @@ class S3Store:
 
     def list_keys(self, prefix: str) -> list[str]:
         return sorted(obj.key for obj in list_objects(self.client, self.bucket, prefix, delimiter="/"))
+
+    def list_dirs(self, prefix: str) -> list[str]:
+        """The common prefixes one level below ``prefix`` (S3's folders), in order."""
+        paginator = self.client.get_paginator("list_objects_v2")
+        return sorted(
+            common["Prefix"]
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/")
+            for common in page.get("CommonPrefixes", [])
+        )
 
     def read(self, key: str) -> bytes | None:
         try:

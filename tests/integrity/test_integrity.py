@@ -22,7 +22,7 @@ from pipeline.cli.integrity import validate_logs
 from pipeline.demo import generate_demo
 from pipeline.demo.digests import (
     DEMO_BUCKET,
-    PUBLIC_KEYS_FILE,
+    demo_keys_file,
     demo_private_key,
     render_digest,
     sign_digest,
@@ -47,7 +47,7 @@ def demo(small_org_copy: Path) -> Path:
 
 
 def run(root: Path, keys: dict[str, Any] | None = None) -> ValidationReport:
-    return validate(root, START, END, keys if keys is not None else load_public_keys(root / PUBLIC_KEYS_FILE))
+    return validate(root, START, END, keys if keys is not None else load_public_keys(demo_keys_file(root)))
 
 
 def problems(report: ValidationReport) -> list[tuple[str, str]]:
@@ -163,7 +163,7 @@ def test_unknown_key_fingerprint(demo: Path) -> None:
     doc["digestPublicKeyFingerprint"] = "f" * 32
     rewrite(target, doc, resign=True)
     assert problems(run(demo)) == [("unknown_keys", target.name)]
-    keys = load_public_keys(demo / PUBLIC_KEYS_FILE)
+    keys = load_public_keys(demo_keys_file(demo))
     none_known = run(demo, {"0" * 32: next(iter(keys.values()))})
     assert not none_known.ok and none_known.counts()["unknown_keys"] == len(digests(demo))
 
@@ -190,7 +190,8 @@ def test_four_tamperings_exactly(demo: Path) -> None:
         ("unlisted_log_files", extra.name),
         ("modified_digests", edited.name),
     ])
-    args = ["validate-logs", "--source", str(demo), "--start", "2026-11-01", "--end", "2026-11-03"]
+    args = ["validate-logs", "--source", str(demo), "--start", "2026-11-01", "--end", "2026-11-03",
+            "--public-keys", str(demo_keys_file(demo))]
     result = CliRunner().invoke(app(), args)
     assert result.exit_code == 1, result.output
     assert modified.name in result.output and edited.name in result.output
@@ -205,12 +206,13 @@ def app() -> typer.Typer:
 
 def test_cli_exit_codes_and_json(pristine: Path, tmp_path: Path) -> None:
     runner = CliRunner()
+    keys = ["--public-keys", str(demo_keys_file(pristine))]
     ok = runner.invoke(app(), ["validate-logs", "--source", str(pristine), "--start", "2026-11-01T00:00:00Z",
-                               "--end", "2026-11-03T00:00:00Z", "--json"])
+                               "--end", "2026-11-03T00:00:00Z", "--json", *keys])
     assert ok.exit_code == 0, ok.output
     assert json.loads(ok.output)["ok"] is True
     table = runner.invoke(app(), ["validate-logs", "--source", str(pristine), "--start", "2026-11-01",
-                                  "--end", "2026-11-03"])
+                                  "--end", "2026-11-03", *keys])
     assert table.exit_code == 0 and "valid_log_files" in table.output and "all valid" in table.output
     for bad in (["--start", "yesterday", "--end", "2026-11-03"],
                 ["--start", "2026-11-03", "--end", "2026-11-01"],
@@ -220,14 +222,14 @@ def test_cli_exit_codes_and_json(pristine: Path, tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     result = runner.invoke(app(), ["validate-logs", "--source", str(empty), "--start", "2026-11-01",
-                                   "--end", "2026-11-03", "--public-keys", str(pristine / PUBLIC_KEYS_FILE)])
+                                   "--end", "2026-11-03", "--public-keys", str(demo_keys_file(pristine))])
     assert result.exit_code == 1  # nothing verified is not a pass
 
 
 def test_public_keys_as_pem(pristine: Path, tmp_path: Path) -> None:
     from cryptography.hazmat.primitives import serialization
 
-    keys = load_public_keys(pristine / PUBLIC_KEYS_FILE)
+    keys = load_public_keys(demo_keys_file(pristine))
     spki = serialization.PublicFormat.SubjectPublicKeyInfo
     pem = {fp: k.public_bytes(serialization.Encoding.PEM, spki).decode() for fp, k in keys.items()}
     path = tmp_path / "keys.json"
@@ -248,7 +250,7 @@ def test_on_s3_with_metadata_signatures(pristine: Path) -> None:
                 metadata = {"signature": sig.read_text().strip(), "signature-algorithm": "SHA256withRSA"}
                 extra["Metadata"] = metadata
             s3.put_object(Bucket=DEMO_BUCKET, Key=key, Body=path.read_bytes(), **extra)
-        keys = load_public_keys(pristine / PUBLIC_KEYS_FILE)
+        keys = load_public_keys(demo_keys_file(pristine))
         report = validate(f"s3://{DEMO_BUCKET}", START, END, keys, s3_client=s3)
         assert report.ok, report.problems[:5]
         assert report.counts()["valid_log_files"] == len(log_files(pristine))
@@ -269,7 +271,8 @@ def test_demo_with_digests_is_deterministic(pristine: Path, tmp_path: Path) -> N
     generate_demo(tmp_path / "a", **SMALL_ORG, digests=True)  # as small_org (tests/conftest.py) was made
     a = tree(tmp_path / "a")
     assert a == tree(pristine)
-    assert any("CloudTrail-Digest" in k and k.endswith(".sig") for k in a) and PUBLIC_KEYS_FILE in a
+    assert any("CloudTrail-Digest" in k and k.endswith(".sig") for k in a)
+    assert demo_keys_file(tmp_path / "a").read_bytes() == demo_keys_file(pristine).read_bytes()
 
 
 def test_a_window_before_the_first_digest_is_no_gap_but_one_after_them_is(small_org):
@@ -278,8 +281,11 @@ def test_a_window_before_the_first_digest_is_no_gap_but_one_after_them_is(small_
     from pipeline.integrity.keys import load_public_keys
 
     start, end = small_org.manifest.window()
-    keys = load_public_keys(small_org.root / "demo-public-keys.json")
+    keys = load_public_keys(demo_keys_file(small_org.root))
     before = validate(small_org.root, start - timedelta(hours=5), start - timedelta(hours=3), keys)
     assert before.problems == [] and before.valid_digests == 0  # nothing to check, nothing wrong
+    assert before.note and "first digest" in before.note  # said, not "INVALID: 0 problem(s)"
     after = validate(small_org.root, end + timedelta(hours=3), end + timedelta(hours=5), keys)
-    assert not after.ok and [p.category for p in after.problems] == ["missing_digests"]
+    trees = {p.parents[3] for p in digests(small_org.root)}
+    assert not after.ok and {p.category for p in after.problems} == {"missing_digests"}
+    assert len(after.problems) == len(trees)  # every account and region is missing its digests

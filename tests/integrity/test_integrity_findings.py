@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from pipeline.cli.main import app
 from pipeline.config import ConfigError, Settings
-from pipeline.demo.digests import DEMO_BUCKET, PUBLIC_KEYS_FILE
+from pipeline.demo.digests import DEMO_BUCKET, demo_keys_file
 from pipeline.integrity.findings import (
     DETECTION_ID,
     integrity_summary,
@@ -36,12 +36,13 @@ NOW = datetime(2026, 11, 1, 16, 0, tzinfo=UTC)  # first tick validates 11:45-13:
 
 @pytest.fixture
 def demo(small_org_copy: Path) -> Path:
-    """This test's own copy of the session's small_org (tests/conftest.py), to tamper with."""
+    """This test's own copy of the session's small_org (tests/conftest.py), with its key file beside it."""
     return small_org_copy
 
 
 def settings_for(tmp: Path, **integrity) -> Settings:
     disabled = {i: {"enabled": False} for i in known_detection_ids()}
+    integrity.setdefault("public_keys", str(demo_keys_file(tmp / "org")))  # small_org_copy's keys
     settings = Settings().with_overrides(data_dir=str(tmp / "data"), detections=disabled)
     settings.raw["integrity"].update(integrity)
     return settings
@@ -148,7 +149,8 @@ def test_run_cli_prints_the_validation_result(demo: Path, tmp_path: Path) -> Non
     tamper(demo)
     config = tmp_path / "trailguard.toml"
     disabled = "\n".join(f"[detections.{i}]\nenabled = false" for i in sorted(known_detection_ids()))
-    config.write_text(f'data_dir = "{tmp_path / "data"}"\n{disabled}\n', encoding="utf-8")
+    keys = f'[integrity]\npublic_keys = "{demo_keys_file(demo)}"'
+    config.write_text(f'data_dir = "{tmp_path / "data"}"\n{keys}\n{disabled}\n', encoding="utf-8")
     result = CliRunner().invoke(app, ["run", "--now", "2026-11-01T16:00:00Z", "--source", str(demo),
                                       "--output", str(tmp_path / "f.jsonl"), "--config", str(config)])
     assert result.exit_code == 0, result.output
@@ -169,7 +171,7 @@ def upload(root: Path, s3, bucket: str) -> None:
 def test_scheduled_run_on_s3(demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     target = tamper(demo)
-    settings = settings_for(tmp_path, public_keys=str(demo / PUBLIC_KEYS_FILE))  # moto has no ListPublicKeys
+    settings = settings_for(tmp_path, public_keys=str(demo_keys_file(demo)))  # moto has no ListPublicKeys
     output = tmp_path / "out" / "findings.jsonl"
     output.parent.mkdir()
     with mock_aws():

@@ -9,6 +9,7 @@ import json
 import boto3
 from botocore.stub import Stubber
 
+from pipeline.demo.digests import demo_keys_file
 from pipeline.integrity.findings import public_keys_for
 from pipeline.integrity.keys import fetch_public_keys
 from pipeline.integrity.validate import validate
@@ -17,7 +18,7 @@ from pipeline.integrity.validate import validate
 def _listed(small_org):
     """The session's small_org (tests/conftest.py) and its demo keys as ListPublicKeys entries."""
     manifest = small_org.manifest
-    keys = json.loads((small_org.root / "demo-public-keys.json").read_text(encoding="utf-8"))
+    keys = json.loads(demo_keys_file(small_org.root).read_text(encoding="utf-8"))
     start, end = manifest.window()
     entries = [
         {

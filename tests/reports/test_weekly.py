@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli.main import app
+from pipeline.demo.digests import demo_keys_file
 from pipeline.reports.weekly import athena_cost, build_weekly_report, pipeline_cost, write_weekly_report
 from pipeline.reports.weeks import parse_week
 from tests.helpers import ORG_END, in_window, settings_for
@@ -130,6 +131,7 @@ def test_health_names_stopped_and_silent_senders_missing_and_malformed_files(dem
     baseline, _ = weekly
     demo = tmp_path / "demo"
     shutil.copytree(demo_detected.demo, demo)
+    shutil.copy(demo_keys_file(demo_detected.demo), demo_keys_file(demo))
     coverage = baseline.health.coverage.sort_values("events", ascending=False)
     busiest, other = coverage.iloc[0], coverage.iloc[1]
     cut = (WEEK2 + timedelta(days=2, hours=12)).strftime("%Y%m%dT%H%MZ")

@@ -87,6 +87,7 @@ def ec2_state(ec2: Any, instance_id: str) -> Any:
 def ec2_finding(instance_id: str) -> dict[str, Any]:
     finding = sample("ec2")
     finding["resource"]["instanceDetails"]["instanceId"] = instance_id
+    finding["service"]["resourceRole"] = "ACTOR"  # the sample's TARGET would be notify-only (issue 16)
     return finding
 
 

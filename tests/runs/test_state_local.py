@@ -48,7 +48,8 @@ def test_round_trip_and_versions_count_up(tmp_path: Path) -> None:
     assert loaded == state
     assert loaded.finding_for_event("e2") == "f1"
     assert store.save(loaded, loaded_version) == "2"
-    assert sorted(p.name for p in (tmp_path / "state").iterdir()) == ["root_login.cas", "root_login.json"]
+    assert sorted(p.name for p in (tmp_path / "state").iterdir()) == [
+        "root_login.cas", "root_login.good.json", "root_login.json"]  # the last good copy beside it
 
 
 def test_second_loader_cannot_overwrite_the_first_save(tmp_path: Path) -> None:
