@@ -73,10 +73,12 @@ data "aws_iam_policy_document" "runner" {
     resources = [aws_kms_key.logs.arn]
   }
 
+  # Not StopQueryExecution: the engine cancels a query only on Ctrl-C, which a Lambda never gets.
   statement {
     sid = "AthenaWorkgroup"
     actions = [
-      "athena:StartQueryExecution", "athena:GetQueryExecution", "athena:StopQueryExecution",
+      "athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults",
+      "athena:GetWorkGroup",
     ]
     resources = [aws_athena_workgroup.trailguard.arn]
   }

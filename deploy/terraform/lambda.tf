@@ -59,7 +59,7 @@ resource "aws_s3_object" "package" {
   source_hash = filebase64sha256("${local.package_dir}/${each.value.zip}")
   tags        = local.tags
 
-  depends_on = [aws_s3_bucket_server_side_encryption_configuration.logs]
+  depends_on = [aws_s3_bucket_server_side_encryption_configuration.logs, aws_s3_bucket_policy.logs]
 }
 
 resource "aws_cloudwatch_log_group" "function" {
@@ -102,14 +102,24 @@ resource "aws_lambda_function" "this" {
     variables = each.value.environment
   }
 
-  # Asynchronous invocations (the schedule, EventBridge) that fail after Lambda's retries land here.
-  dead_letter_config {
-    target_arn = aws_sqs_queue.failures[0].arn
-  }
-
   tags = local.tags
 
   depends_on = [aws_cloudwatch_log_group.function, aws_iam_role_policy.runner, aws_iam_role_policy.response]
+}
+
+# Asynchronous invocations (the schedule, EventBridge) that still fail after Lambda's retries go
+# to the queue with the event and the error, so nothing is lost silently.
+resource "aws_lambda_function_event_invoke_config" "this" {
+  for_each = local.functions
+
+  function_name          = aws_lambda_function.this[each.key].function_name
+  maximum_retry_attempts = 2
+
+  destination_config {
+    on_failure {
+      destination = aws_sqs_queue.failures[0].arn
+    }
+  }
 }
 
 # --- alarms -----------------------------------------------------------------------------------

@@ -174,19 +174,22 @@ resource "aws_s3_bucket_lifecycle_configuration" "logs" {
 }
 
 data "aws_iam_policy_document" "logs_bucket" {
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["s3:*"]
-    resources = [local.log_bucket_arn, "${local.log_bucket_arn}/*"]
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
+  dynamic "statement" {
+    for_each = var.deny_insecure_transport ? [1] : []
+    content {
+      sid       = "DenyInsecureTransport"
+      effect    = "Deny"
+      actions   = ["s3:*"]
+      resources = [local.log_bucket_arn, "${local.log_bucket_arn}/*"]
+      principals {
+        type        = "*"
+        identifiers = ["*"]
+      }
+      condition {
+        test     = "Bool"
+        variable = "aws:SecureTransport"
+        values   = ["false"]
+      }
     }
   }
 

@@ -308,3 +308,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "deny_insecure_transport" {
+  description = "Bucket policy denies every request not made over TLS. Leave on; only tests against a local emulator (which ignores the condition and would deny everything) turn it off."
+  type        = bool
+  default     = true
+}

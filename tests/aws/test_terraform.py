@@ -25,8 +25,8 @@ MODULE = Path(__file__).resolve().parents[2] / "deploy" / "terraform"
 MIRROR_CANDIDATES = (os.environ.get("TRAILGUARD_TF_MIRROR", ""), "/opt/tf-plugins",
                      "/usr/local/share/tf-plugins", "/usr/share/tf-plugins", str(Path.home() / "tf-plugins"))
 # Every service the module touches; the provider is pointed at moto for each of them.
-SERVICES = ("athena", "cloudtrail", "events", "glue", "guardduty", "iam", "kms", "lambda", "organizations",
-            "s3", "scheduler", "sts")
+SERVICES = ("athena", "cloudtrail", "cloudwatch", "events", "glue", "guardduty", "iam", "kms", "lambda", "logs",
+            "organizations", "s3", "scheduler", "sqs", "sts")
 ACCOUNT = "123456789012"  # moto's default account
 
 
@@ -202,6 +202,8 @@ def test_apply_replan_destroy_on_moto(tmp_path: Path, moto_endpoint: str,
         "accounts": [ACCOUNT, "210987654321"],
         "regions": ["us-east-1", "eu-west-1"],
         "log_bucket_name": "trailguard-test-logs",
+        # Functions made elsewhere, named by ARN (tests/deploy/ applies the ones the module creates).
+        "create_functions": False,
         "response_function_arn": response_arn,
         "runner_function_arn": runner_arn,
         "kms_deletion_window_days": 7,
