@@ -25,8 +25,8 @@ MODULE = Path(__file__).resolve().parents[2] / "deploy" / "terraform"
 MIRROR_CANDIDATES = (os.environ.get("TRAILGUARD_TF_MIRROR", ""), "/opt/tf-plugins",
                      "/usr/local/share/tf-plugins", "/usr/share/tf-plugins", str(Path.home() / "tf-plugins"))
 # Every service the module touches; the provider is pointed at moto for each of them.
-SERVICES = ("athena", "cloudtrail", "cloudwatch", "events", "glue", "guardduty", "iam", "kms", "lambda", "logs",
-            "organizations", "s3", "scheduler", "sqs", "sts")
+SERVICES = ("athena", "cloudtrail", "cloudwatch", "events", "glue", "guardduty", "iam", "kms", "lambda",
+            "logs", "organizations", "s3", "scheduler", "sqs", "sts")
 ACCOUNT = "123456789012"  # moto's default account
 
 
