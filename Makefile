@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint lock bench clean package-response
+.PHONY: demo test test-fast lint lock bench clean package package-response
 
 UV_VERSION := 0.13.9
 
@@ -48,6 +48,11 @@ bench: $(STAMP)
 clean:
 	rm -rf $(VENV) demo demo.public-keys.json .trailguard
 
-# The automated-response Lambda bundle (dist/trailguard-response.zip), built offline from this venv.
-package-response: $(STAMP)
-	$(PY) scripts/package_response.py
+# Both Lambda bundles (dist/trailguard-runner.zip, dist/trailguard-response.zip), built offline
+# from this venv and byte-for-byte reproducible (see scripts/package_lambda.py); Terraform deploys
+# them. PACKAGE_ARGS=--no-deps leaves the dependencies to a layer.
+package: $(STAMP)
+	$(PY) scripts/package_lambda.py $(PACKAGE_ARGS)
+
+# Old name, same target.
+package-response: package

@@ -64,6 +64,18 @@ DEFAULTS: dict[str, Any] = {
     "integrity": {"validate": True, "public_keys": "", "schedule": "1h"},
     # Automated response (pipeline.response): dry-run unless told otherwise.
     "response": {},
+    # `trailguard doctor` (pipeline.doctor): what the AWS side must look like; names match deploy/terraform.
+    "doctor": {
+        "trail": "trailguard-org-trail",
+        "trail_region": "",
+        "regions": [],  # GuardDuty regions; default [catalog] regions
+        "guardduty_features": ["S3_DATA_EVENTS", "EKS_AUDIT_LOGS"],
+        "export_bucket": "",  # default: the bucket of `source`
+        "rule": "trailguard-guardduty-findings",
+        "response_function": "trailguard-response",
+        "max_delivery_age_minutes": 60,
+        "max_tick_age_minutes": 60,
+    },
     # Cost estimation (`trailguard cost`, pipeline.cost): what the logs cannot measure.
     "cost": {
         "prices": "",  # a price file; default the newest in pipeline/cost/prices/

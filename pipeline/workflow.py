@@ -18,7 +18,7 @@ from pipeline.detections.run import DetectionRun, RunResult, run_detections
 from pipeline.detections.spec import load_detections, select
 from pipeline.engines.templating import partition_days
 from pipeline.lake.access import Progress, ingest, lake_for, local_root, open_engine
-from pipeline.lake.ingest import IngestReport
+from pipeline.lake.report import IngestReport
 from pipeline.times import iso_z, utcnow
 
 if TYPE_CHECKING:

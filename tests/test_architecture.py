@@ -26,7 +26,7 @@ LAYERS: list[set[str]] = [
     {"runs"},
     {"integrity", "response"},
     {"cost"},
-    {"reports"},
+    {"reports", "doctor"},
     {"workflow"},
     {"cli", "lambda_handler", "demo"},
 ]

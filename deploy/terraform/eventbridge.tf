@@ -9,8 +9,11 @@ locals {
       severity = [{ numeric = [">=", var.severity_threshold] }]
     }
   }
-  has_response = var.response_function_arn != ""
-  has_runner   = var.runner_function_arn != ""
+  # The functions lambda.tf creates, or (create_functions = false) ones named by ARN.
+  has_response = var.create_functions || var.response_function_arn != ""
+  has_runner   = var.create_functions || var.runner_function_arn != ""
+  response_arn = var.create_functions ? try(aws_lambda_function.this["response"].arn, "") : var.response_function_arn
+  runner_arn   = var.create_functions ? try(aws_lambda_function.this["runner"].arn, "") : var.runner_function_arn
 }
 
 resource "aws_cloudwatch_event_rule" "guardduty_findings" {
@@ -25,15 +28,15 @@ resource "aws_cloudwatch_event_target" "response" {
 
   rule      = aws_cloudwatch_event_rule.guardduty_findings.name
   target_id = "trailguard-response"
-  arn       = var.response_function_arn
+  arn       = local.response_arn
 }
 
 resource "aws_lambda_permission" "response" {
-  count = local.has_response && var.manage_lambda_permissions ? 1 : 0
+  count = local.has_response && (var.create_functions || var.manage_lambda_permissions) ? 1 : 0
 
   statement_id  = "${var.name_prefix}-guardduty-findings"
   action        = "lambda:InvokeFunction"
-  function_name = var.response_function_arn
+  function_name = local.response_arn
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.guardduty_findings.arn
 }
@@ -50,7 +53,7 @@ resource "aws_scheduler_schedule" "runner" {
   }
 
   target {
-    arn      = var.runner_function_arn
+    arn      = local.runner_arn
     role_arn = aws_iam_role.scheduler[0].arn
 
     retry_policy {

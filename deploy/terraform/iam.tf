@@ -19,6 +19,21 @@ locals {
   glue_tables_arn   = "arn:${local.partition}:glue:${local.region}:${local.account_id}:table/${var.glue_database_name}/*"
   glue_catalog_arn  = "arn:${local.partition}:glue:${local.region}:${local.account_id}:catalog"
   log_group_arn     = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${var.name_prefix}-*"
+  # Built from its name (not the resource) so the roles exist before the queue and the functions.
+  failures_queue_arn = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${var.name_prefix}-function-failures"
+}
+
+# What each role may do is what the code does, and nothing else: tests/deploy/test_permissions.py
+# records every AWS call of a runner tick on Athena and of each response action (boto3 event
+# hooks, against moto) and evaluates them against these policies as `terraform apply` wrote them.
+# A needed action missing, or an action no code path takes, fails that test.
+
+locals {
+  # Secrets Manager secrets the sinks read (token_secret, routing_key_secret, webhook_secret);
+  # a name without an ARN gets the random suffix Secrets Manager appends.
+  sink_secret_arns = [for s in var.sink_secrets :
+    startswith(s, "arn:") ? s : "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${s}-*"
+  ]
 }
 
 # --- runner ---------------------------------------------------------------------------------
@@ -31,18 +46,21 @@ resource "aws_iam_role" "runner" {
 }
 
 data "aws_iam_policy_document" "runner" {
+  # Athena reads the tables' objects with the caller's permissions; log file validation reads digests.
   statement {
     sid       = "ReadLogs"
     actions   = ["s3:GetObject"]
     resources = ["${local.log_bucket_arn}/AWSLogs/*", local.lake_objects]
   }
 
+  # The scan budget lists the partitions a query names; Athena lists and locates them too.
   statement {
     sid       = "ListBuckets"
     actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
     resources = distinct([local.log_bucket_arn, local.lake_bucket_arn])
   }
 
+  # State store, findings store and Athena query results (written by Athena as the caller).
   statement {
     sid       = "StateFindingsAndResults"
     actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
@@ -51,29 +69,67 @@ data "aws_iam_policy_document" "runner" {
 
   statement {
     sid       = "DecryptLogs"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [aws_kms_key.logs.arn]
   }
 
+  # Not StopQueryExecution: the engine cancels a query only on Ctrl-C, which a Lambda never gets.
   statement {
     sid = "AthenaWorkgroup"
     actions = [
       "athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults",
-      "athena:StopQueryExecution", "athena:GetWorkGroup",
+      "athena:GetWorkGroup",
     ]
     resources = [aws_athena_workgroup.trailguard.arn]
   }
 
+  # What Athena asks Glue for, as the caller, to plan a query on a partition-projected table.
   statement {
     sid       = "GlueCatalogRead"
-    actions   = ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartition", "glue:GetPartitions"]
+    actions   = ["glue:GetDatabase", "glue:GetTable"]
     resources = [local.glue_catalog_arn, local.glue_database_arn, local.glue_tables_arn]
   }
 
+  # Log file validation without a key file: CloudTrail's public keys (no resource-level permission).
+  dynamic "statement" {
+    for_each = var.runner_validate_log_files ? [1] : []
+    content {
+      sid       = "CloudTrailPublicKeys"
+      actions   = ["cloudtrail:ListPublicKeys"]
+      resources = ["*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(local.sink_secret_arns) > 0 ? [1] : []
+    content {
+      sid       = "SinkSecrets"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = local.sink_secret_arns
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.securityhub_sink ? [1] : []
+    content {
+      sid       = "SecurityHubSink"
+      actions   = ["securityhub:BatchImportFindings"]
+      resources = ["arn:${local.partition}:securityhub:${local.region}:${local.account_id}:product/${local.account_id}/default"]
+    }
+  }
+
+  # Taken by the Lambda service with this role: logs to the group lambda.tf made, failed
+  # asynchronous invocations to the dead-letter queue.
   statement {
     sid       = "Logs"
-    actions   = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = [local.log_group_arn, "${local.log_group_arn}:*"]
+  }
+
+  statement {
+    sid       = "DeadLetterQueue"
+    actions   = ["sqs:SendMessage"]
+    resources = [local.failures_queue_arn]
   }
 }
 
@@ -93,40 +149,81 @@ resource "aws_iam_role" "response" {
 }
 
 data "aws_iam_policy_document" "response" {
+  # EC2 has no resource-level permissions for Describe*; the changes could be narrowed by tag, but a
+  # compromised instance is by definition not one we tagged in advance.
   statement {
-    sid = "Ec2Describe"
-    actions = [
-      "ec2:DescribeInstances", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups",
-      "ec2:DescribeVolumes", "ec2:DescribeSnapshots", "ec2:DescribeVpcs",
-    ]
+    sid       = "Ec2Describe"
+    actions   = ["ec2:DescribeInstances", "ec2:DescribeSecurityGroups", "ec2:DescribeSnapshots"]
     resources = ["*"]
   }
 
+  # Quarantine: the group (created once per VPC, its rules stripped, including ingress someone
+  # added to disarm it), the network interfaces moved into it, the tag, and evidence snapshots.
   statement {
     sid = "Ec2Quarantine"
     actions = [
-      "ec2:CreateSecurityGroup", "ec2:RevokeSecurityGroupEgress", "ec2:ModifyInstanceAttribute",
+      "ec2:CreateSecurityGroup", "ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress",
       "ec2:ModifyNetworkInterfaceAttribute", "ec2:CreateTags", "ec2:CreateSnapshot",
     ]
     resources = ["*"]
   }
 
+  # Key deactivation: whose key it is (GetAccessKeyLastUsed), the user (allow-list by ARN), its
+  # keys, and the deactivation itself. Never DeleteAccessKey.
   statement {
     sid       = "IamKeys"
-    actions   = ["iam:ListAccessKeys", "iam:UpdateAccessKey"]
+    actions   = ["iam:GetAccessKeyLastUsed", "iam:GetUser", "iam:ListAccessKeys", "iam:UpdateAccessKey"]
     resources = ["arn:${local.partition}:iam::${local.account_id}:user/*"]
   }
 
+  # HeadBucket (does the bucket exist when it has no public access block yet) needs s3:ListBucket.
   statement {
     sid       = "S3BlockPublic"
-    actions   = ["s3:PutBucketPublicAccessBlock", "s3:GetBucketPublicAccessBlock"]
+    actions   = ["s3:GetBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock", "s3:ListBucket"]
     resources = ["arn:${local.partition}:s3:::*"]
+  }
+
+  # The audit log: one object per invocation under <work prefix>/response-audit/ (SSE-KMS bucket).
+  statement {
+    sid       = "AuditLog"
+    actions   = ["s3:PutObject"]
+    resources = ["${local.log_bucket_arn}/${local.work_prefix}/response-audit/*"]
+  }
+
+  statement {
+    sid       = "AuditLogEncrypt"
+    actions   = ["kms:GenerateDataKey"]
+    resources = [aws_kms_key.logs.arn]
+  }
+
+  dynamic "statement" {
+    for_each = length(local.sink_secret_arns) > 0 ? [1] : []
+    content {
+      sid       = "SinkSecrets"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = local.sink_secret_arns
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.securityhub_sink ? [1] : []
+    content {
+      sid       = "SecurityHubSink"
+      actions   = ["securityhub:BatchImportFindings"]
+      resources = ["arn:${local.partition}:securityhub:${local.region}:${local.account_id}:product/${local.account_id}/default"]
+    }
   }
 
   statement {
     sid       = "Logs"
-    actions   = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = [local.log_group_arn, "${local.log_group_arn}:*"]
+  }
+
+  statement {
+    sid       = "DeadLetterQueue"
+    actions   = ["sqs:SendMessage"]
+    resources = [local.failures_queue_arn]
   }
 }
 
@@ -166,7 +263,7 @@ data "aws_iam_policy_document" "scheduler" {
 
   statement {
     actions   = ["lambda:InvokeFunction"]
-    resources = [var.runner_function_arn, "${var.runner_function_arn}:*"]
+    resources = [local.runner_arn, "${local.runner_arn}:*"]
   }
 }
 

@@ -3,6 +3,7 @@
 #   guardduty.tf   detector, organization auto-enable, publishing destination
 #   catalog.tf     Glue database, Athena workgroup (tables: glue_tables.tf.json, generated)
 #   eventbridge.tf GuardDuty findings -> response function, schedule -> runner
+#   lambda.tf      runner and response functions (from `make package`), log groups, DLQ, alarms
 #   iam.tf         runner, response and scheduler roles
 
 data "aws_caller_identity" "current" {}
@@ -24,7 +25,11 @@ locals {
   # Used by the generated Glue tables: "o-xxxx/" for an organization trail.
   cloudtrail_org_path = var.is_organization_trail ? "${var.org_id}/" : ""
 
-  work_prefix = trim(var.work_prefix, "/")
+  work_prefix  = trim(var.work_prefix, "/")
+  work_uri     = "${local.log_bucket_uri}/${local.work_prefix}"
+  state_uri    = "${local.work_uri}/state"
+  findings_uri = "${local.work_uri}/findings"
+  audit_uri    = "${local.work_uri}/response-audit"
 
   tags = merge({ "trailguard:managed-by" = "terraform" }, var.tags)
 }

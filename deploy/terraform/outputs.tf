@@ -39,19 +39,48 @@ output "response_role_arn" {
   value       = aws_iam_role.response.arn
 }
 
+output "runner_function_arn" {
+  description = "The runner function the schedule invokes."
+  value       = local.has_runner ? local.runner_arn : null
+}
+
+output "response_function_arn" {
+  description = "The response function the GuardDuty findings rule targets."
+  value       = local.has_response ? local.response_arn : null
+}
+
+output "failures_queue_url" {
+  description = "Dead-letter queue of both functions (failed asynchronous invocations)."
+  value       = var.create_functions ? aws_sqs_queue.failures[0].url : null
+}
+
 output "runner_environment" {
-  description = "Environment for the runner Lambda."
+  description = "Environment of the runner Lambda (also what a hand-made one needs)."
   value = {
     TRAILGUARD_ENGINE         = "athena"
     TRAILGUARD_SOURCE         = local.log_bucket_uri
-    TRAILGUARD_STATE          = "${local.log_bucket_uri}/${local.work_prefix}/state"
-    TRAILGUARD_FINDINGS_STORE = "${local.log_bucket_uri}/${local.work_prefix}/findings"
+    TRAILGUARD_STATE          = local.state_uri
+    TRAILGUARD_FINDINGS_STORE = local.findings_uri
   }
 }
 
 output "response_environment" {
-  description = "Environment for the response Lambda."
+  description = "Environment of the response Lambda."
   value = {
-    TRAILGUARD_DRY_RUN = tostring(var.dry_run)
+    TRAILGUARD_RESPONSE_DRY_RUN   = tostring(var.dry_run)
+    TRAILGUARD_RESPONSE_AUDIT_LOG = local.audit_uri
+  }
+}
+
+output "doctor_config" {
+  description = "Keys for trailguard.toml so `trailguard doctor` checks this deployment."
+  value = {
+    trail         = var.trail_name
+    rule          = aws_cloudwatch_event_rule.guardduty_findings.name
+    response      = local.has_response ? local.response_arn : ""
+    workgroup     = aws_athena_workgroup.trailguard.name
+    state         = local.state_uri
+    regions       = var.regions
+    export_bucket = var.log_bucket_name
   }
 }

@@ -1,5 +1,11 @@
 # KMS key, log bucket and the organization trail.
 
+locals {
+  # GuardDuty writes the export as the detector: the bucket and key policies name it (aws:SourceArn),
+  # not only the account. Without a detector here (enable_guardduty = false), any of this account's.
+  guardduty_detector_arn = "arn:${local.partition}:guardduty:${local.region}:${local.account_id}:detector/${var.enable_guardduty ? aws_guardduty_detector.this[0].id : "*"}"
+}
+
 data "aws_iam_policy_document" "kms" {
   statement {
     sid       = "AccountAdministration"
@@ -59,15 +65,30 @@ data "aws_iam_policy_document" "kms" {
       variable = "aws:SourceAccount"
       values   = [local.account_id]
     }
+    condition {
+      test     = "StringLike"
+      variable = "aws:SourceArn"
+      values   = [local.guardduty_detector_arn]
+    }
   }
 
   statement {
     sid       = "PipelineDecrypt"
-    actions   = ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"]
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = ["*"]
     principals {
       type        = "AWS"
       identifiers = [aws_iam_role.runner.arn]
+    }
+  }
+
+  statement {
+    sid       = "ResponseAuditEncrypt"
+    actions   = ["kms:GenerateDataKey"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = [aws_iam_role.response.arn]
     }
   }
 }
@@ -153,19 +174,22 @@ resource "aws_s3_bucket_lifecycle_configuration" "logs" {
 }
 
 data "aws_iam_policy_document" "logs_bucket" {
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["s3:*"]
-    resources = [local.log_bucket_arn, "${local.log_bucket_arn}/*"]
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
+  dynamic "statement" {
+    for_each = var.deny_insecure_transport ? [1] : []
+    content {
+      sid       = "DenyInsecureTransport"
+      effect    = "Deny"
+      actions   = ["s3:*"]
+      resources = [local.log_bucket_arn, "${local.log_bucket_arn}/*"]
+      principals {
+        type        = "*"
+        identifiers = ["*"]
+      }
+      condition {
+        test     = "Bool"
+        variable = "aws:SecureTransport"
+        values   = ["false"]
+      }
     }
   }
 
@@ -220,6 +244,11 @@ data "aws_iam_policy_document" "logs_bucket" {
       variable = "aws:SourceAccount"
       values   = [local.account_id]
     }
+    condition {
+      test     = "StringLike"
+      variable = "aws:SourceArn"
+      values   = [local.guardduty_detector_arn]
+    }
   }
 
   statement {
@@ -234,6 +263,11 @@ data "aws_iam_policy_document" "logs_bucket" {
       test     = "StringEquals"
       variable = "aws:SourceAccount"
       values   = [local.account_id]
+    }
+    condition {
+      test     = "StringLike"
+      variable = "aws:SourceArn"
+      values   = [local.guardduty_detector_arn]
     }
   }
 }

@@ -110,16 +110,138 @@ variable "dry_run" {
   default     = true
 }
 
+variable "create_functions" {
+  description = "Create the runner and response functions from the zips `make package` builds (lambda.tf). false: use runner_function_arn / response_function_arn."
+  type        = bool
+  default     = true
+}
+
 variable "response_function_arn" {
-  description = "ARN of the response Lambda; empty means the GuardDuty rule has no target."
+  description = "With create_functions = false: ARN of an existing response Lambda; empty means the GuardDuty rule has no target."
   type        = string
   default     = ""
 }
 
 variable "runner_function_arn" {
-  description = "ARN of the runner Lambda (pipeline.lambda_handler.handler); empty means no schedule."
+  description = "With create_functions = false: ARN of an existing runner Lambda (pipeline.lambda_handler.handler); empty means no schedule."
   type        = string
   default     = ""
+}
+
+variable "lambda_package_dir" {
+  description = "Folder holding trailguard-runner.zip and trailguard-response.zip (`make package`); empty means dist/ of this checkout."
+  type        = string
+  default     = ""
+}
+
+variable "lambda_runtime" {
+  description = "Lambda runtime; must match the Python that built the zips (scripts/package_lambda.py checks)."
+  type        = string
+  default     = "python3.11"
+}
+
+variable "lambda_layers" {
+  description = "Layer ARNs for both functions (e.g. the AWS SDK for pandas layer when packaging with PACKAGE_ARGS=--no-deps)."
+  type        = list(string)
+  default     = []
+}
+
+# Sized from a measured tick (docs/deploy-quickstart.md, "Sizing"): peak memory and duration of one
+# runner tick on demo-sized data, with headroom.
+variable "runner_memory_mb" {
+  description = "Runner memory (MB); Lambda's CPU share grows with it."
+  type        = number
+  default     = 1024
+}
+
+variable "runner_timeout_seconds" {
+  description = "Runner timeout (s). A tick waits for its Athena queries; keep it below the schedule period."
+  type        = number
+  default     = 600
+}
+
+variable "response_memory_mb" {
+  description = "Response function memory (MB)."
+  type        = number
+  default     = 512
+}
+
+variable "response_timeout_seconds" {
+  description = "Response function timeout (s)."
+  type        = number
+  default     = 120
+}
+
+variable "runner_max_scan" {
+  description = "Per-query scan budget of the runner ([athena] max_scan, e.g. \"50GB\"); empty: none beyond the workgroup cutoff."
+  type        = string
+  default     = ""
+}
+
+variable "runner_validate_log_files" {
+  description = "Validate CloudTrail log file digests on each tick ([integrity] validate); needs cloudtrail:ListPublicKeys."
+  type        = bool
+  default     = true
+}
+
+variable "sinks" {
+  description = "The [[sinks]] tables for both functions, as objects (TRAILGUARD_SINKS). Secrets by name: webhook_secret, token_secret, routing_key_secret."
+  type        = any
+  default     = []
+}
+
+variable "sink_secrets" {
+  description = "Secrets Manager secret names or ARNs the sinks read; both roles may read exactly these."
+  type        = list(string)
+  default     = []
+}
+
+variable "securityhub_sink" {
+  description = "A securityhub sink is configured: grant securityhub:BatchImportFindings."
+  type        = bool
+  default     = false
+}
+
+variable "runner_environment" {
+  description = "Extra environment for the runner (TRAILGUARD_* overrides: detections, schedule, ...)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "response_environment" {
+  description = "Extra environment for the response function (TRAILGUARD_RESPONSE_ALLOW_LIST, ...)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "response_snapshot_volumes" {
+  description = "Snapshot a quarantined instance's EBS volumes as evidence."
+  type        = bool
+  default     = false
+}
+
+variable "log_retention_days" {
+  description = "Retention of the functions' CloudWatch log groups."
+  type        = number
+  default     = 90
+}
+
+variable "alarm_topic_arns" {
+  description = "SNS topics notified by the alarms (errors; runner not succeeding)."
+  type        = list(string)
+  default     = []
+}
+
+variable "alarm_period_seconds" {
+  description = "Period of the alarms; match the runner schedule (15 minutes by default)."
+  type        = number
+  default     = 900
+}
+
+variable "runner_stalled_periods" {
+  description = "Alarm when the runner has had no successful tick for this many periods."
+  type        = number
+  default     = 4
 }
 
 variable "runner_schedule" {
@@ -129,7 +251,7 @@ variable "runner_schedule" {
 }
 
 variable "manage_lambda_permissions" {
-  description = "Grant EventBridge permission to invoke the given functions (needs them to exist in this account)."
+  description = "With create_functions = false: grant EventBridge permission to invoke the given response function (it must exist in this account)."
   type        = bool
   default     = true
 }
@@ -185,4 +307,10 @@ variable "tags" {
   description = "Tags for every resource that takes them."
   type        = map(string)
   default     = {}
+}
+
+variable "deny_insecure_transport" {
+  description = "Bucket policy denies every request not made over TLS. Leave on; only tests against a local emulator (which ignores the condition and would deny everything) turn it off."
+  type        = bool
+  default     = true
 }

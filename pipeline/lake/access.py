@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from pipeline.catalog.specs import load_specs
 from pipeline.config import ConfigError, Settings
 from pipeline.engines.base import Engine
-from pipeline.lake.ingest import IngestReport, ingest_table
+from pipeline.lake.report import IngestReport
 from pipeline.source.limits import Limits
 from pipeline.source.s3 import uri_slug
 
@@ -77,6 +77,10 @@ def ingest(
     settings: Settings, source: str, days: list[str] | None = None, progress: Progress | None = None
 ) -> tuple[Path, list[IngestReport]]:
     """Bring new raw files of ``source`` (only ``days`` when given) into its Parquet lake."""
+    # Imported here so the Athena path (the runner Lambda) never loads DuckDB: without it the
+    # runner's zip fits Lambda's 250 MB limit (scripts/package_lambda.py).
+    from pipeline.lake.ingest import ingest_table
+
     root = local_root(settings, source, days, progress)
     lake = lake_for(settings, source)
     specs = load_specs()

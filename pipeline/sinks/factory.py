@@ -12,7 +12,7 @@ detection runs rather than after it found something.
     [[sinks]]
     type = "slack"
     min_severity = "high"     # low (default) | medium | high | critical
-    webhook_env = "TRAILGUARD_SLACK_WEBHOOK"   # or webhook_file = "/run/secrets/slack"
+    webhook_env = "TRAILGUARD_SLACK_WEBHOOK"   # or webhook_file, or webhook_secret (Secrets Manager)
     [[sinks]]
     type = "securityhub"
     region = "us-east-1"      # default: AWS_REGION / AWS_DEFAULT_REGION
@@ -57,7 +57,7 @@ _COMMON = {"type", "name", "min_severity", "max_severity", "detections", "exclud
 _HTTP = {"max_attempts", "timeout", "backoff"}
 KEYS = {
     "jsonl": _COMMON | {"path"},
-    "slack": _COMMON | _HTTP | {"webhook_env", "webhook_file"},
+    "slack": _COMMON | _HTTP | {"webhook_env", "webhook_file", "webhook_secret", "webhook_secret_key"},
     "securityhub": _COMMON | {"region", "account_id", "product_arn", "max_attempts", "accounts"},
     "jira": _COMMON | _HTTP | {"url", "flavor", "project", "issue_type", "email", "email_env",
                                "token_env", "token_file", "token_secret", "token_secret_key", "id_field",
@@ -254,12 +254,21 @@ def _build_one(table: Mapping[str, Any], environ: Mapping[str, str], endpoint_ur
             raise _Problem("path", "missing (the JSON lines file to append to)")
         return JsonlSink(Path(path), name=name, min_severity=severity)
     if kind == "slack":
-        env_name, file_name = _text(table, "webhook_env"), _text(table, "webhook_file")
-        try:
-            url = resolve_webhook(env_name, file_name, environ)
-        except ValueError as exc:
-            key, _, message = str(exc).partition(": ")
-            raise _Problem(key, message) from None
+        if table.get("webhook_secret") is not None:  # the Lambda way: read once, when the sinks are built
+            try:
+                url = _credential(table, "webhook", "TRAILGUARD_SLACK_WEBHOOK", environ, endpoint_url).get()
+            except SinkError as exc:
+                key, _, message = str(exc).partition(": ")
+                raise _Problem(key, message) from None
+            if not _HTTP_URL.match(url):
+                raise _Problem("webhook_secret", f"{table['webhook_secret']} does not hold an http(s) URL")
+        else:
+            env_name, file_name = _text(table, "webhook_env"), _text(table, "webhook_file")
+            try:
+                url = resolve_webhook(env_name, file_name, environ)
+            except ValueError as exc:
+                key, _, message = str(exc).partition(": ")
+                raise _Problem(key, message) from None
         return SlackSink(url, name=name or "slack", min_severity=severity, **_http_options(table))
     region = _text(table, "region") or environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
     if not region:

@@ -19,20 +19,21 @@ from botocore.stub import Stubber
 from pipeline.config import DEFAULTS, Settings
 from pipeline.response import handler as handler_module
 from pipeline.response.actions import BLOCK_ALL, QUARANTINE_TAG, Clients
+from tests.response.builders import (
+    REGION,
+    ROOT,
+    describe,
+    detection,
+    ec2_finding,
+    key_finding,
+    make_instance,
+    sample,
+)
 
 pytestmark = pytest.mark.aws
 
-REGION = "us-east-1"
-ROOT = Path(__file__).resolve().parents[2]
-CORPUS = ROOT.parent / "shared" / "corpora" / "guardduty-events"
-SAMPLES = CORPUS / "aws-samples-automated-response"
 
 
-def sample(kind: str) -> dict[str, Any]:
-    path = SAMPLES / f"guardduty_{kind}_event.json"
-    if not path.is_file():
-        pytest.skip(f"GuardDuty sample corpus not found at {path}")
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def settings(tmp_path: Path, **response: Any) -> Settings:
@@ -58,23 +59,8 @@ def acted(result: dict[str, Any]) -> list[dict[str, Any]]:
     return [d for d in result["decisions"] if d["action"] not in ("notify", "configure")]
 
 
-def make_instance(ec2: Any) -> tuple[str, list[str], str]:
-    """An instance with two network interfaces in a fresh VPC: (instance id, eni ids, vpc id)."""
-    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
-    web = ec2.create_security_group(GroupName="web", Description="web", VpcId=vpc)["GroupId"]
-    image = ec2.describe_images()["Images"][0]["ImageId"]
-    # Groups on the ENI, not SecurityGroupIds: moto adds an instance's launch groups to every ENI.
-    instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, NetworkInterfaces=[
-        {"DeviceIndex": 0, "SubnetId": subnet, "Groups": [web]}])["Instances"][0]["InstanceId"]
-    extra = ec2.create_network_interface(SubnetId=subnet, Groups=[web])["NetworkInterface"]
-    ec2.attach_network_interface(NetworkInterfaceId=extra["NetworkInterfaceId"], InstanceId=instance,
-                                 DeviceIndex=1)
-    return instance, [e["NetworkInterfaceId"] for e in describe(ec2, instance)["NetworkInterfaces"]], vpc
 
 
-def describe(ec2: Any, instance_id: str) -> dict[str, Any]:
-    return ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
 
 
 def ec2_state(ec2: Any, instance_id: str) -> Any:
@@ -84,19 +70,8 @@ def ec2_state(ec2: Any, instance_id: str) -> Any:
             instance.get("Tags", []), groups)
 
 
-def ec2_finding(instance_id: str) -> dict[str, Any]:
-    finding = sample("ec2")
-    finding["resource"]["instanceDetails"]["instanceId"] = instance_id
-    finding["service"]["resourceRole"] = "ACTOR"  # the sample's TARGET would be notify-only (issue 16)
-    return finding
 
 
-def key_finding(iam: Any, user: str = "alice") -> tuple[dict[str, Any], str]:
-    iam.create_user(UserName=user)
-    key = iam.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
-    finding = sample("iam")
-    finding["resource"]["accessKeyDetails"].update(accessKeyId=key, userName=user)
-    return finding, key
 
 
 def bucket_finding(s3: Any, bucket: str = "exposed-data") -> dict[str, Any]:
@@ -237,10 +212,6 @@ def test_unexpected_exception_in_an_action_is_caught(tmp_path: Path, monkeypatch
     assert decision["outcome"] == "error" and "surprise" in decision["error"]
 
 
-def detection(detection_id: str, severity: str = "high", **context: Any) -> dict[str, Any]:
-    return {"detection_id": detection_id, "finding_id": f"tg-{detection_id}", "severity": severity,
-            "title": detection_id, "event_ids": ["e1"], "account_id": "123456789012", "region": REGION,
-            "principal": "mallory", "context": context}
 
 
 def test_trailguard_detections(tmp_path: Path, clients: Clients) -> None:

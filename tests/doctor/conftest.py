@@ -1,0 +1,2 @@
+"""The shared moto fixtures (tests/aws/conftest.py) for the doctor's tests."""
+
