@@ -44,7 +44,7 @@ def test_environment_names_the_config_file(tmp_path):
     [
         ("engine = [", "not valid TOML"),
         ('engine = "spark"', "'spark' is not one of duckdb, athena"),
-        ('colour = "blue"', "unknown key(s) colour"),
+        ('colour = "blue"', "colour: unknown key"),
     ],
 )
 def test_bad_files_give_one_line_errors(tmp_path, text, message):
