@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -41,6 +44,10 @@ def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
             fail(str(exc), 2)
         except (EngineError, BotoCoreError, ClientError) as exc:
             fail(str(exc), 1)
+        except BrokenPipeError:  # `trailguard findings | head`: the reader had enough
+            with contextlib.suppress(OSError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(0) from None
         except OSError as exc:  # a file the command had to read or write: name it, no traceback
             name = f"{exc.filename}: " if exc.filename else ""
             fail(f"{name}{exc.strerror or exc}", 1)

@@ -13,22 +13,33 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-# Piped output (CI logs, files) gets a width that fits the tables instead of rich's default 80.
-console = Console(width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+# Piped output (CI logs, files) gets a width that fits the tables (ids whole, ARNs folded)
+# instead of rich's default 80.
+PIPE_WIDTH = 200
+
+
+class _Console(Console):
+    """A console that never crops a line: a table wider than the screen keeps its ids whole."""
+
+    def print(self, *objects: Any, crop: bool = False, **kwargs: Any) -> None:  # type: ignore[override]
+        super().print(*objects, crop=crop, **kwargs)
+
+
+console = _Console(width=None if sys.stdout.isatty() else PIPE_WIDTH)
+err_console = _Console(stderr=True, width=None if sys.stderr.isatty() else PIPE_WIDTH)
 
 QUIET, NORMAL, VERBOSE = 0, 1, 2
 _state = {"verbosity": NORMAL}
 
 # Columns whose values must stay on one line: ids, accounts, times (a broken id cannot be copied).
 _NO_WRAP = re.compile(
-    r"(^|[\s_])(id|ids|#|account|account_id|detection|finding|seen|first_seen|last_seen|time|from|to|"
-    r"expires|day|now|start|end|severity|region|status|query id|engine)$",
+    r"(^|[\s_])(id|#|account|detection|seen|time|from|to|expires|day|now|start|end|at)$",
     re.IGNORECASE,
 )
 
@@ -82,12 +93,40 @@ def no_wrap(column: str) -> bool:
     return bool(_NO_WRAP.search(column))
 
 
-def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
-    """A table whose id, account and time columns never wrap; long text (ARNs) folds visibly."""
+def _width(cell: Text) -> int:
+    return max((cell_len(line) for line in cell.plain.split("\n")), default=0)
+
+
+def table(
+    title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], width: int | None = None
+) -> Table:
+    """A table whose id, account and time columns never wrap; long text (ARNs) folds visibly.
+
+    When the columns do not fit, the foldable ones share what the whole ones leave (8 characters
+    at least); if even that does not fit, the table is wider than the screen rather than an id
+    being cut.
+    """
+    cells = [[v if isinstance(v, Text) else Text("" if v is None else str(v)) for v in row] for row in rows]
+    whole = [index == 0 or no_wrap(name) for index, name in enumerate(columns)]
+    natural = [max([cell_len(name)] + [_width(row[i]) for row in cells if i < len(row)])
+               for i, name in enumerate(columns)]
     out = Table(title=title, title_justify="left")
+    extra = 3 * len(columns) + 1  # borders and padding
+    available = width or console.width
+    widths: list[int | None] = [None] * len(columns)
+    if sum(natural) + extra > available:
+        fixed = sum(n for n, w in zip(natural, whole, strict=True) if w)
+        folding = [i for i, w in enumerate(whole) if not w]
+        room = max(available - extra - fixed, 0)
+        total = sum(natural[i] for i in folding) or 1
+        for i in folding:
+            widths[i] = max(min(natural[i], room * natural[i] // total), min(natural[i], 8))
+        for i, w in enumerate(whole):
+            if w:
+                widths[i] = natural[i]
+        out.width = sum(w or 0 for w in widths) + extra
     for index, name in enumerate(columns):
-        whole = index == 0 or no_wrap(name)
-        out.add_column(name, overflow="ellipsis" if whole else "fold", no_wrap=whole)
-    for row in rows:  # cells are plain text: a path or an error with [brackets] is not markup
-        out.add_row(*(v if isinstance(v, Text) else Text("" if v is None else str(v)) for v in row))
+        out.add_column(name, overflow="fold", no_wrap=whole[index], width=widths[index])
+    for row in cells:  # cells are plain text: a path or an error with [brackets] is not markup
+        out.add_row(*row)
     return out
