@@ -79,6 +79,12 @@ def identifier(name: str) -> Sql:
     return Sql(name)
 
 
+# A suppression with ``samples = true`` (GuardDuty sample findings): the flag sits in the JSON text of
+# ``service``, so it is a fixed test rather than a column comparison (no value reaches the SQL).
+_SAMPLE_COLUMN = "service.additionalInfo.sample"
+_SAMPLE_TEST = "COALESCE(json_extract_scalar(service, '$.additionalInfo.sample') = 'true', FALSE)"
+
+
 def _matches(column: str, values: tuple[str, ...]) -> str:
     """NULL-safe "column is one of values"; ``*`` in a value is a wildcard (LIKE, escaped)."""
     exact = [v for v in values if "*" not in v]
@@ -186,7 +192,8 @@ def _macros(ctx: RenderContext) -> dict[str, Callable[..., Sql]]:
             columns = rule.columns(table)
             if columns is None:
                 continue  # the rule matches fields this table does not have
-            tests = [_matches(identifier(column), values) for column, values in columns.items()]
+            tests = [_SAMPLE_TEST if column == _SAMPLE_COLUMN else _matches(identifier(column), values)
+                     for column, values in columns.items()]
             clauses.append(f"AND NOT ({' AND '.join(tests)})")
         return Sql("\n  ".join(clauses))
 

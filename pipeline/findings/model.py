@@ -35,6 +35,14 @@ class Finding:
     dedup_key: dict[str, Any] = field(default_factory=dict)
     context: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def is_sample(self) -> bool:
+        """A GuardDuty sample finding (CreateSampleFindings: ``service.additionalInfo.sample``).
+
+        Marked in the title, kept out of sinks unless a sink asks for them (``samples = true``).
+        """
+        return self.context.get("sample") in (True, "true", 1)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
