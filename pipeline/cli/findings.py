@@ -128,7 +128,8 @@ def find_one(settings: Settings, finding_id: str) -> tuple[Any, dict[str, Any]]:
 def finding_records(settings: Settings, finding: dict[str, Any], limit: int = 50) -> pd.DataFrame:
     """The records behind a finding, read from the lake (CloudTrail) or the GuardDuty table."""
     from pipeline.engines.queries import run_query
-    from pipeline.workflow import open_engine
+    from pipeline.engines.templating import partition_days
+    from pipeline.workflow import ingest, open_engine
 
     detection = load_detections().get(finding["detection_id"])
     table = detection.tables[0] if detection else "cloudtrail"
@@ -136,7 +137,10 @@ def finding_records(settings: Settings, finding: dict[str, Any], limit: int = 50
     start = parse_iso(finding["first_seen"]) - timedelta(minutes=5)
     end = parse_iso(finding["last_seen"]) + timedelta(minutes=5)
     ids = [str(e) for e in finding.get("event_ids") or []][:limit] or [""]
-    engine = open_engine(settings)
+    lake = None
+    if settings.engine != "athena":  # the finding's days may not be in this lake yet
+        lake, _ = ingest(settings, settings.source, partition_days(start, end))
+    engine = open_engine(settings, lake)
     try:
         return run_query(name, engine, start, end, kind="hunts", event_ids=ids, limit=limit)
     finally:
