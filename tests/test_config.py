@@ -108,13 +108,16 @@ def test_the_file_is_checked_against_the_defaults(tmp_path, text, message):
     ("text", "message"),
     [
         ("[detections.access_denied_burst]\ntreshold = 3\n",
-         "[detections.access_denied_burst] treshold: unknown parameter (did you mean threshold?)"),
+         "[detections.access_denied_burst] treshold: unknown parameter "
+         "(did you mean threshold?)"),
         ("[detections.access_denied_burst]\nthreshold = -3\n", "must be a positive integer"),
-        ('[[suppressions]]\ndetection = "discovery_brust"\nroles = ["x"]\nreason = "r"\nexpires = 2030-01-01\n',
+        ('[[suppressions]]\ndetection = "discovery_brust"\nroles = ["x"]\nreason = "r"\n'
+         'expires = 2030-01-01\n',
          "suppressions[0].detection: 'discovery_brust' is not a detection (did you mean discovery_burst?)"),
         ('[[suppressions]]\ndetection = "*"\nrolez = ["x"]\nreason = "r"\nexpires = 2030-01-01\n',
          "suppressions[0]: unknown key(s) rolez"),
-        ('[[sinks]]\ntype = "jsonl"\npaht = "x.jsonl"\n', "sinks[0] (jsonl): paht: unknown key (did you mean path?)"),
+        ('[[sinks]]\ntype = "jsonl"\npaht = "x.jsonl"\n',
+         "sinks[0] (jsonl): paht: unknown key (did you mean path?)"),
     ],
 )
 def test_detections_suppressions_and_sinks_are_checked_by_their_owners(tmp_path, text, message):

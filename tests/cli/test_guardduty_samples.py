@@ -40,21 +40,23 @@ def test_samples_are_marked_and_can_be_suppressed(demo):
     covered = suppressed_findings(settings, frame)
     assert set(covered) == {f["finding_id"] for f in samples}
     (demo / "trailguard.toml").write_text(
-        '[[suppressions]]\ndetection = "guardduty_finding"\nsamples = "yes"\nreason = "r"\nexpires = 2099-01-01\n'
+        '[[suppressions]]\ndetection = "guardduty_finding"\nsamples = "yes"\n'
+        'reason = "r"\nexpires = 2099-01-01\n'
     )
     result = invoke("detect", *WINDOW)
     assert result.exit_code == 2 and "samples: only samples = true" in result.output
 
 
 def test_sinks_skip_samples_unless_asked(tmp_path):
-    base = dict(detection_id="guardduty_finding", finding_id="f1", severity="high", title="t", event_ids=["e"],
-                account_id="1", region="r", principal="p", first_seen="2026-11-01T00:00:00Z",
+    base = dict(detection_id="guardduty_finding", finding_id="f1", severity="high", title="t",
+                event_ids=["e"], account_id="1", region="r", principal="p", first_seen="2026-11-01T00:00:00Z",
                 last_seen="2026-11-01T00:00:00Z", event_count=1)
     sample = Finding(**base, context={"sample": True})
     real = Finding(**base, context={"sample": False})
     config = tmp_path / "t.toml"
     config.write_text(f'[[sinks]]\ntype = "jsonl"\npath = "{tmp_path / "a.jsonl"}"\n'
-                      f'[[sinks]]\ntype = "jsonl"\nname = "all"\npath = "{tmp_path / "b.jsonl"}"\nsamples = true\n')
+                      f'[[sinks]]\ntype = "jsonl"\nname = "all"\npath = "{tmp_path / "b.jsonl"}"\n'
+                      'samples = true\n')
     default, everything = build_sinks(load_settings(config, environ={}), environ={})
     assert sample.is_sample and not real.is_sample
     assert default.accepts(real) and not default.accepts(sample)

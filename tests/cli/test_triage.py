@@ -9,7 +9,8 @@ from tests.cli.conftest import invoke
 
 
 def _finding(detection: str) -> dict:
-    rows = [json.loads(line) for line in invoke("findings", "-d", detection, "-f", "json").stdout.splitlines()]
+    out = invoke("findings", "-d", detection, "-f", "json").stdout
+    rows = [json.loads(line) for line in out.splitlines()]
     assert rows, detection
     return rows[0]
 
@@ -61,7 +62,8 @@ def test_ack_resolve_and_reopen_without_any_sink(demo):
     assert "kept in the findings store only" in result.output
     rows = {r["finding_id"]: r for r in
             (json.loads(line) for line in invoke("findings", "-f", "json").stdout.splitlines())}
-    assert (rows[first["finding_id"]]["status"], rows[first["finding_id"]]["status_by"]) == ("acknowledged", "alice")
+    acked = rows[first["finding_id"]]
+    assert (acked["status"], acked["status_by"]) == ("acknowledged", "alice")
     assert rows[second["finding_id"]]["status"] == "resolved"
     assert rows[second["finding_id"]]["status_reason"] == "known batch job"
     open_only = invoke("findings", "--status", "open", "-f", "json").stdout
