@@ -23,6 +23,7 @@ from pipeline.engines.templating import partition_days
 from pipeline.findings.store import open_findings_store
 from pipeline.reports import trends
 from pipeline.reports.health import CoverageHealth, coverage_health
+from pipeline.reports.investigate import finding_resource
 from pipeline.reports.render import cell
 from pipeline.reports.weeks import latest_log_time, week_label, week_of
 
@@ -344,6 +345,10 @@ def write_weekly_report(report: WeeklyReport, out: Path) -> Path:
             ("user_agent", "User agents", 10),
         ],
         pipeline_cost=cost,
+        cost_rows=COST_ROWS,
+        new_high=report.new_high.assign(
+            resource=report.new_high.get("context", pd.Series(dtype=str)).map(finding_resource)
+        ),
         scanned=int(report.pipeline_cost["bytes_scanned"].sum()),
         spent=float(report.pipeline_cost["usd"].sum()),
         integrity_text=_integrity_text(report.integrity),
@@ -352,6 +357,9 @@ def write_weekly_report(report: WeeklyReport, out: Path) -> Path:
     path = out / f"{prefix}.md"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+COST_ROWS = 20  # detections listed in the cost table; the text says when there are more
 
 
 def _size(value: int) -> str:
