@@ -55,6 +55,7 @@ class WeeklyReport:
     guardduty_last_week: int
     volume: pd.DataFrame
     events_last_week: int
+    days_last_week: int  # days of last week with CloudTrail records (volumes compare per day)
     health: CoverageHealth
     health_findings: pd.DataFrame
     pipeline_cost: pd.DataFrame
@@ -66,6 +67,11 @@ class WeeklyReport:
     @property
     def events(self) -> int:
         return int(self.volume["events"].sum()) if not self.volume.empty else 0
+
+    @property
+    def days(self) -> int:
+        """Days of the week with CloudTrail records: under 7, the week is partial."""
+        return int(self.volume["event_day"].nunique()) if not self.volume.empty else 0
 
     @property
     def summary(self) -> list[str]:
@@ -231,6 +237,7 @@ def build_weekly_report(
         guardduty_last_week=int(gd_last["findings"].sum()),
         volume=volume,
         events_last_week=int(last_volume["events"].sum()),
+        days_last_week=int(last_volume["event_day"].nunique()) if not last_volume.empty else 0,
         health=health,
         health_findings=findings[findings["detection_id"].astype(str).isin(HEALTH_DETECTIONS)].reset_index(
             drop=True
@@ -299,7 +306,9 @@ def _new_counts(entities: pd.DataFrame) -> str:
         "region": "region(s)",
         "user_agent": "user agent(s)",
     }
-    return ", ".join(f"{int(counts.get(kind, 0))} new {label}" for kind, label in names.items())
+    text = ", ".join(f"{int(counts.get(kind, 0))} new {label}" for kind, label in names.items())
+    left_out = entities.attrs.get("left_out", 0)
+    return text + (f" ({left_out} private or AWS service address(es) left out)" if left_out else "")
 
 
 def write_weekly_report(report: WeeklyReport, out: Path) -> Path:

@@ -32,3 +32,18 @@ def test_weekly_report_names_finding_ids_and_resources(demo):
     shown = len(rows)
     total = int(re.search(r"most expensive of (\d+) detections are shown", cost).group(1))
     assert shown == 20 < total
+
+
+def test_volume_compares_per_day_of_data_and_names_a_partial_week(demo):
+    result = invoke("report", "weekly", "--out", "latest")
+    assert result.exit_code == 0, result.output
+    text = next((demo / "latest").glob("weekly-*.md")).read_text()
+    volume = text.split("## Event volume", 1)[1]
+    match = re.search(r"([\d,]+) CloudTrail records this week, a partial week: (\d) of 7 days have records",
+                      volume)
+    assert match, volume[:400]
+    events, days = int(match.group(1).replace(",", "")), int(match.group(2))
+    per_day = re.search(r"Per day of data: ([\d,]+) records against ([\d,]+) the week before \((\d) day",
+                        volume)
+    assert per_day and int(per_day.group(1).replace(",", "")) == events // days
+    assert int(per_day.group(3)) < 7  # the demo's first day is the week before: partial too
