@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -67,13 +68,25 @@ def show_version(value: bool) -> None:
         raise typer.Exit()
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is now (a test runner swaps it), never a closed stream."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def configure_logging(level: int) -> None:
     """Library warnings on stderr; the ingest's per-file skips only with -v (the CLI prints them)."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_trailguard", False):
             root.removeHandler(handler)
-    handler = logging.StreamHandler()
+    handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     handler._trailguard = True  # type: ignore[attr-defined]
     root.addHandler(handler)

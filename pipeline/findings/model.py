@@ -40,8 +40,10 @@ class Finding:
         """A GuardDuty sample finding (CreateSampleFindings: ``service.additionalInfo.sample``).
 
         Marked in the title, kept out of sinks unless a sink asks for them (``samples = true``).
+        Only the finding GuardDuty raised: what the automated response did about a sample (its
+        notification carries the flag too) is news about a real action and is delivered.
         """
-        return self.context.get("sample") in (True, "true", 1)
+        return self.detection_id == "guardduty_finding" and self.context.get("sample") in (True, "true", 1)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
