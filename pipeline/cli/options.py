@@ -104,18 +104,18 @@ def set_aws(profile: str | None, region: str | None) -> None:
     import boto3
     from botocore.exceptions import ProfileNotFound
 
+    try:  # the profile is checked before anything changes
+        boto3.setup_default_session(profile_name=profile, region_name=region)
+    except ProfileNotFound:
+        raise typer.BadParameter(
+            f"no profile {profile!r} in the AWS config files", param_hint="'--profile'"
+        ) from None
     if profile:
         os.environ["AWS_PROFILE"] = profile
         _aws["profile"] = profile
     if region:
         os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = region
         _aws["region"] = region
-    try:
-        boto3.setup_default_session(profile_name=profile, region_name=region)
-    except ProfileNotFound:
-        raise typer.BadParameter(
-            f"no profile {profile!r} in the AWS config files", param_hint="'--profile'"
-        ) from None
 
 
 def aws_region() -> str | None:

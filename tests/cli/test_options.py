@@ -44,7 +44,8 @@ def test_profile_and_region_set_the_boto3_session(tmp_path, monkeypatch):
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     for name in ("AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION"):
-        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(name, "placeholder")  # recorded, so the test leaves the variables as it found them
+        monkeypatch.delenv(name)
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     monkeypatch.chdir(tmp_path)
     result = invoke("detections", "--profile", "sec", "-f", "json")
@@ -55,8 +56,7 @@ def test_profile_and_region_set_the_boto3_session(tmp_path, monkeypatch):
     assert result.exit_code == 0 and boto3.DEFAULT_SESSION.region_name == "ap-south-1"
     result = invoke("detections", "--profile", "nope")
     assert result.exit_code == 2 and "no profile 'nope'" in result.output
-    for name in ("AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION"):
-        monkeypatch.delenv(name, raising=False)
+    assert __import__("os").environ["AWS_PROFILE"] == "sec"  # a bad profile changes nothing
 
 
 def test_region_replaces_the_athena_region(tmp_path, monkeypatch):
