@@ -72,7 +72,9 @@ def test_example_configuration_loads_and_builds(monkeypatch):
     from pipeline.sinks.factory import build_sinks
 
     example = Path(__file__).resolve().parents[1] / "trailguard.example.toml"
-    settings = load_settings(example, environ={})
+    from pipeline.workflow import check_configuration
+
+    settings = check_configuration(load_settings(example, environ={}))  # the whole schema, as the CLI
     assert settings["catalog"]["accounts"] and load_suppressions(settings)
     sinks = build_sinks(settings, environ={"TRAILGUARD_SLACK_WEBHOOK": "https://hooks.example/x",
                                            "AWS_DEFAULT_REGION": "us-east-1"})
