@@ -47,7 +47,10 @@ def _print_tick(report) -> None:  # noqa: ANN001 - scheduler.TickReport
     elif not report.ran:
         info(f"tick {report.now}: nothing due")
     if report.integrity is not None and report.integrity.status != "not due":
-        info(report.integrity.line())
+        if report.integrity.status in ("INVALID", "error"):  # even with --quiet: evidence is at stake
+            err_console.print(report.integrity.line(), markup=False, highlight=False, soft_wrap=True)
+        else:
+            info(report.integrity.line())
 
 
 def _runner(config, source, output, state):  # noqa: ANN001, ANN202
