@@ -55,7 +55,7 @@ DEFAULTS: dict[str, Any] = {
         "overlap_minutes": 60,
         "max_catchup_windows": 96,
         "first_run_lookback_minutes": 60,
-        "poll_seconds": 60,
+        "poll_seconds": 60.0,  # a float: tests poll every 0.2 s
     },
     "sinks": [],
     # Log file validation in scheduled runs (`trailguard run`): log_file_tampered findings.
