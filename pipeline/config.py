@@ -215,7 +215,8 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
 # default's type. These tables are open (their keys are data), checked by the code that reads them.
 OPEN_TABLES = {"detections", "cost.volumes"}
 CHOICES = {"engine": ("duckdb", "athena")}
-DETECTION_KEYS = {"enabled": bool}  # beyond the parameters a detection's header declares
+DETECTION_KEYS = {"enabled": bool}
+ALSO_INTEGERS = {"athena.max_scan"}  # a size: "10GB" or a number of bytes  # beyond the parameters a detection's header declares
 
 
 def _name(path: str) -> str:
@@ -253,7 +254,8 @@ def _check_table(table: dict[str, Any], defaults: dict[str, Any], prefix: str) -
             kind = "section" if isinstance(value, dict) and not prefix else "key"
             return f"{where}{key}: unknown {kind}{_closest(key, list(defaults))}"
         default = defaults[key]
-        problem = _type_problem(path, value, default)
+        whole_number = isinstance(value, int) and not isinstance(value, bool)
+        problem = None if path in ALSO_INTEGERS and whole_number else _type_problem(path, value, default)
         if problem:
             return problem
         if path in CHOICES and value not in CHOICES[path]:
