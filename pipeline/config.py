@@ -215,8 +215,8 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
 # default's type. These tables are open (their keys are data), checked by the code that reads them.
 OPEN_TABLES = {"detections", "cost.volumes"}
 CHOICES = {"engine": ("duckdb", "athena")}
-DETECTION_KEYS = {"enabled": bool}
-ALSO_INTEGERS = {"athena.max_scan"}  # a size: "10GB" or a number of bytes  # beyond the parameters a detection's header declares
+DETECTION_KEYS = {"enabled": bool}  # beyond the parameters a detection's header declares
+ALSO_INTEGERS = {"athena.max_scan"}  # a size: "10GB" or a number of bytes
 
 
 def _name(path: str) -> str:
