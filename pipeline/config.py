@@ -10,10 +10,12 @@ never in code.
 from __future__ import annotations
 
 import copy
+import difflib
 import json
 import os
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -57,13 +59,20 @@ DEFAULTS: dict[str, Any] = {
         "overlap_minutes": 60,
         "max_catchup_windows": 96,
         "first_run_lookback_minutes": 60,
-        "poll_seconds": 60,
+        "poll_seconds": 60.0,  # a float: tests poll every 0.2 s
     },
     "sinks": [],
     # Log file validation in scheduled runs (`trailguard run`): log_file_tampered findings.
     "integrity": {"validate": True, "public_keys": "", "schedule": "1h"},
     # Automated response (pipeline.response): dry-run unless told otherwise.
-    "response": {},
+    "response": {
+        "dry_run": True,
+        "allow_list": [],
+        "quarantine_group_name": "",  # default trailguard-quarantine
+        "snapshot_volumes": False,
+        "audit_log": "",  # default <data_dir>/response-audit.jsonl
+        "min_guardduty_severity": 4.0,
+    },
     # `trailguard doctor` (pipeline.doctor): what the AWS side must look like; names match deploy/terraform.
     "doctor": {
         "trail": "trailguard-org-trail",
@@ -157,23 +166,40 @@ def _parse_env_value(text: str) -> Any:
         return text
 
 
+_ENV_BOOLEANS = {"true": True, "1": True, "yes": True, "on": True,
+                 "false": False, "0": False, "no": False, "off": False}
+
+
+def _env_value(text: str, default: Any) -> Any:
+    """An environment value read as the type of the key's default.
+
+    Strings stay strings (an account id ``012345678901`` is not a number); lists take JSON
+    (``["1","2"]``) or commas (``111111111111,222222222222``; one id alone is a list of one).
+    """
+    if isinstance(default, str):
+        return text
+    if isinstance(default, bool) and text.strip().lower() in _ENV_BOOLEANS:
+        return _ENV_BOOLEANS[text.strip().lower()]
+    if isinstance(default, list):
+        value = _parse_env_value(text) if text.strip().startswith("[") else None
+        return value if isinstance(value, list) else [v.strip() for v in text.split(",") if v.strip()]
+    return _parse_env_value(text)
+
+
 def _apply_env(raw: dict[str, Any], environ: dict[str, str]) -> None:
     for name, text in sorted(environ.items()):
         if not name.startswith(ENV_PREFIX) or name == ENV_PREFIX + "CONFIG":
             continue
         parts = name[len(ENV_PREFIX) :].lower()
         if parts in raw and not isinstance(raw[parts], dict):
-            raw[parts] = _parse_env_value(text)
+            raw[parts] = _env_value(text, DEFAULTS.get(parts))
             continue
         section, _, rest = parts.partition("_")
         if section == "detections":
             # TRAILGUARD_DETECTIONS_<ID>_<PARAM>: the id itself contains underscores, so match known ids.
             _apply_detection_env(raw, rest, text)
         elif section in raw and isinstance(raw[section], dict) and rest:
-            value = _parse_env_value(text)
-            if isinstance(raw[section].get(rest), list) and isinstance(value, str):
-                value = [v.strip() for v in value.split(",") if v.strip()]
-            raw[section][rest] = value
+            raw[section][rest] = _env_value(text, DEFAULTS.get(section, {}).get(rest, raw[section].get(rest)))
 
 
 def _apply_detection_env(raw: dict[str, Any], rest: str, text: str) -> None:
@@ -199,12 +225,98 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
             loaded = tomllib.loads(chosen.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{chosen}: not valid TOML ({exc})") from exc
-        unknown = sorted(set(loaded) - set(DEFAULTS))
-        if unknown:
-            raise ConfigError(f"{chosen}: unknown key(s) {', '.join(unknown)}")
+        problem = validate(loaded)
+        if problem:
+            raise ConfigError(f"{chosen}: {problem}")
         _merge(raw, loaded)
         used = chosen
     _apply_env(raw, environ)
-    if raw["engine"] not in ("duckdb", "athena"):
-        raise ConfigError(f"engine: {raw['engine']!r} is not one of duckdb, athena")
+    problem = validate(raw)
+    if problem:
+        raise ConfigError(f"environment: {problem}")
     return Settings(raw=raw, path=used)
+
+
+# The schema is DEFAULTS itself: a key is known when DEFAULTS has it, and its value must have the
+# default's type. These tables are open (their keys are data), checked by the code that reads them.
+OPEN_TABLES = {"detections", "cost.volumes"}
+CHOICES = {"engine": ("duckdb", "athena")}
+DETECTION_KEYS = {"enabled": bool}  # beyond the parameters a detection's header declares
+ALSO_INTEGERS = {"athena.max_scan"}  # a size: "10GB" or a number of bytes
+
+
+def _name(path: str) -> str:
+    section, _, key = path.rpartition(".")
+    return f"[{section}] {key}" if section else key
+
+
+def _closest(word: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else f" (known: {', '.join(sorted(known))})"
+
+
+def _type_problem(path: str, value: Any, default: Any) -> str | None:
+    """One line when ``value`` has not the type of ``default`` (booleans are only booleans)."""
+    if isinstance(default, bool):
+        ok, kind = isinstance(value, bool), "true or false"
+    elif isinstance(default, int):
+        ok, kind = isinstance(value, int) and not isinstance(value, bool), "a whole number"
+    elif isinstance(default, float):
+        ok, kind = isinstance(value, int | float) and not isinstance(value, bool), "a number"
+    elif isinstance(default, str):
+        ok, kind = isinstance(value, str | date), "a string"
+    elif isinstance(default, list):
+        ok, kind = isinstance(value, list), "a list"
+    else:
+        ok, kind = isinstance(value, dict), "a table"
+    return None if ok else f"{_name(path)}: {value!r} is not {kind}"
+
+
+def _check_table(table: dict[str, Any], defaults: dict[str, Any], prefix: str) -> str | None:
+    for key, value in table.items():
+        path = f"{prefix}{key}"
+        if key not in defaults:
+            where = f"[{prefix.rstrip('.')}] " if prefix else ""
+            kind = "section" if isinstance(value, dict) and not prefix else "key"
+            return f"{where}{key}: unknown {kind}{_closest(key, list(defaults))}"
+        default = defaults[key]
+        whole_number = isinstance(value, int) and not isinstance(value, bool)
+        problem = None if path in ALSO_INTEGERS and whole_number else _type_problem(path, value, default)
+        if problem:
+            return problem
+        if path in CHOICES and value not in CHOICES[path]:
+            return f"{path}: {value!r} is not one of {', '.join(CHOICES[path])}"
+        if isinstance(default, dict) and path not in OPEN_TABLES and default:
+            problem = _check_table(value, default, path + ".")
+        elif path == "detections":
+            problem = _check_detections(value)
+        elif isinstance(default, list) and path in ("suppressions", "sinks"):
+            bad = [i for i, item in enumerate(value) if not isinstance(item, dict)]
+            problem = f"{path}[{bad[0]}]: must be a table ([[{path}]])" if bad else None
+        if problem:
+            return problem
+    return None
+
+
+def _check_detections(table: dict[str, Any]) -> str | None:
+    """``[detections.<id>]``: a known id, a table, ``enabled`` a boolean (parameters: the detection's)."""
+    known = sorted(known_detection_ids())
+    for detection_id, value in table.items():
+        if detection_id not in known:
+            return f"[detections.{detection_id}]: unknown detection{_closest(detection_id, known)}"
+        if not isinstance(value, dict):
+            return f"detections.{detection_id}: must be a table ([detections.{detection_id}])"
+        for key, kind in DETECTION_KEYS.items():
+            if key in value and not isinstance(value[key], kind):
+                return f"[detections.{detection_id}] {key}: {value[key]!r} is not true or false"
+    return None
+
+
+def validate(tree: dict[str, Any]) -> str | None:
+    """The first problem of a configuration tree against DEFAULTS, as one line; None when it fits.
+
+    Unknown sections and keys name the closest known one; values must have their default's type.
+    Detection parameters, suppressions and sinks are checked further by the code that owns them
+    (``pipeline.workflow.check_configuration``).
+    """
+    return _check_table(tree, DEFAULTS, "")

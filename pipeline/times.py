@@ -7,7 +7,7 @@ without the zone (``iso_utc``); state, findings and run records keep the ``Z`` (
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from pipeline.errors import UsageError
 
@@ -71,3 +71,36 @@ def parse_lenient(text: object) -> datetime | None:
         return parse_iso(match.group(1))
     except ValueError:
         return None
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_RELATIVE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.IGNORECASE)
+
+
+def parse_relative(text: str) -> timedelta:
+    """A duration like ``90m``, ``24h``, ``7d`` or ``2w`` (what ``--since``/``--last`` take).
+
+    The units are those of ``aws logs tail --since`` and steampipe; a bare number is refused
+    because nobody agrees whether it means minutes or seconds.
+    """
+    match = _RELATIVE.match(str(text))
+    if not match:
+        raise ValueError(f"{text!r} is not a duration like 30m, 24h, 7d or 2w")
+    amount, unit = int(match.group(1)), match.group(2).lower()
+    if amount <= 0:
+        raise ValueError(f"{text!r}: a duration must be positive")
+    return timedelta(**{_UNITS[unit]: amount})
+
+
+def parse_when(text: str, now: datetime | None = None) -> datetime:
+    """An ISO 8601 time (naive is UTC), ``now``, or a duration ago (``24h`` = 24 hours before now)."""
+    value = str(text).strip()
+    moment = now or utcnow()
+    if value.lower() == "now":
+        return moment
+    if _RELATIVE.match(value):
+        return moment - parse_relative(value)
+    try:
+        return parse_iso(value)
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not an ISO 8601 time (e.g. 2026-11-01T00:00:00Z) or a duration ago (24h, 7d)"
+        ) from None

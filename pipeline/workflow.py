@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     from pipeline.findings.model import Finding
     from pipeline.runs.scheduler import Runner
 
-__all__ = ["DetectOutcome", "detect", "ingest", "lake_for", "local_root", "make_runner",
-           "open_engine", "record_findings", "scan_guard"]
+__all__ = ["DetectOutcome", "check_configuration", "detect", "ingest", "lake_for", "local_root",
+           "make_runner", "open_engine", "record_findings", "scan_guard"]
 
 @dataclass
 class DetectOutcome:
@@ -70,6 +70,54 @@ def detect(
     finally:
         engine.close()
     return DetectOutcome(result, reports)
+
+
+def check_configuration(settings: Settings) -> Settings:
+    """The rest of the configuration schema, checked by the code that owns each part.
+
+    ``load_settings`` checks sections, keys and types against ``DEFAULTS``; here each
+    ``[detections.<id>]`` parameter against that detection's header, each suppression (and the
+    detections it names) and each sink's keys, so any mistake in the file stops every command
+    with one line (exit 2) instead of being ignored until the part that reads it runs.
+    """
+    import difflib
+
+    from pipeline.detections.spec import DetectionError
+    from pipeline.detections.suppressions import load_suppressions
+    from pipeline.sinks.factory import KEYS
+
+    where = f"{settings.path}: " if settings.path else ""
+    detections = load_detections()
+    for detection_id, overrides in settings["detections"].items():
+        parameters = sorted(detections[detection_id].parameters) + ["enabled", "max_scan"]
+        for name in sorted(set(overrides) - set(parameters)):
+            close = difflib.get_close_matches(name, parameters, n=1)
+            hint = f"did you mean {close[0]}?" if close else f"known: {', '.join(parameters)}"
+            raise ConfigError(f"{where}[detections.{detection_id}] {name}: unknown parameter ({hint})")
+        try:
+            detections[detection_id].params(overrides)
+        except DetectionError as exc:
+            raise ConfigError(f"{where}[detections.{detection_id}] {str(exc).split(': ', 1)[-1]}") from None
+    known = sorted(detections)
+    try:
+        rules = load_suppressions(settings)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}{exc}") from None
+    for rule in rules:
+        for name in rule.detections:
+            if name != "*" and name not in detections:
+                close = difflib.get_close_matches(name, known, n=1)
+                hint = f" (did you mean {close[0]}?)" if close else " (see trailguard detections)"
+                raise ConfigError(
+                    f"{where}suppressions[{rule.index}].detection: {name!r} is not a detection{hint}"
+                )
+    for index, table in enumerate(settings["sinks"]):
+        kind = table.get("type")
+        for key in sorted(set(table) - KEYS.get(kind, set(table))):
+            close = difflib.get_close_matches(key, sorted(KEYS[kind]), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigError(f"{where}sinks[{index}] ({kind}): {key}: unknown key{hint}")
+    return settings
 
 
 def scan_guard(settings: Settings) -> ScanGuard:

@@ -14,6 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from typer.testing import CliRunner
+
+from pipeline.cli.console import NORMAL, set_verbosity
+from pipeline.cli.main import app
 from pipeline.config import Settings
 from pipeline.demo.digests import demo_keys_file
 from pipeline.findings.model import Finding
@@ -183,3 +187,13 @@ def poisoned_source(root: Path) -> Path:
     with gzip.open(day / name, "wt") as handle:
         json.dump({"Records": records}, handle)
     return root
+
+
+CLI_RUNNER = CliRunner()
+
+
+def invoke(*args: str, **kwargs):
+    """``trailguard ARGS`` through typer's runner, with verbosity reset after (it is process state)."""
+    result = CLI_RUNNER.invoke(app, list(args), **kwargs)
+    set_verbosity(NORMAL)  # --quiet/--verbose set process state; each invocation starts afresh
+    return result

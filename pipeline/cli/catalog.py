@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 
-from pipeline.catalog.athena import catalog_settings
+from pipeline.catalog.athena import CatalogSettings, catalog_settings
 from pipeline.cli.common import ConfigOption, guarded, settings_for
-from pipeline.cli.console import console, err_console, table
+from pipeline.cli.console import console, err_console, info, table
 from pipeline.config import ConfigError, Settings
 
 catalog_app = typer.Typer(no_args_is_help=True, help="Glue/Athena table definitions.")
@@ -27,13 +28,44 @@ def catalog_ddl(
     from pipeline.catalog.athena import athena_ddl
     from pipeline.catalog.specs import load_specs
 
-    settings = catalog_settings(settings_for(config))
+    settings = derived_lists(settings_for(config))
     specs = load_specs()
     if table_name and table_name not in specs:
         raise ConfigError(f"--table {table_name!r}: known tables are {', '.join(specs)}")
     for name, spec in specs.items():
         if table_name in (None, name):
             sys.stdout.write(athena_ddl(spec, settings) + ";\n\n")
+
+
+def derived_lists(configured: Settings) -> CatalogSettings:
+    """The catalog settings; with a local source, missing projection lists come from the folder.
+
+    Says so on stderr, and says when LOCATION is the placeholder bucket (a local source has none).
+    """
+    import dataclasses
+
+    from pipeline.source.layout import folder_layout
+
+    settings = catalog_settings(configured)
+    local = not configured.source.startswith("s3://")
+    if local and Path(configured.source).is_dir() and not (settings.accounts and settings.regions):
+        found = folder_layout(configured.source)
+        derived = {}
+        if not settings.accounts and found.accounts:
+            derived["accounts"] = found.accounts
+        if not settings.regions and found.regions:
+            derived["regions"] = found.regions
+        if derived:
+            settings = dataclasses.replace(settings, **derived)
+            if not settings.org_id and found.org_id:
+                settings = dataclasses.replace(settings, org_id=found.org_id)
+            for name, values in derived.items():
+                info(f"note: no [catalog] {name} configured; listed from {configured.source}: "
+                     f"{', '.join(values)} (set [catalog] {name} in trailguard.toml to fix them)")
+    if local:
+        info(f"note: LOCATION uses the placeholder {settings.source_uri}: the source is the local folder "
+             f"{configured.source}; set source = \"s3://your-trail-bucket/prefix\" for DDL to run on Athena")
+    return settings
 
 
 @catalog_app.command("deploy")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +19,8 @@ from rich.markup import escape
 from pipeline.cli.console import err_console
 from pipeline.config import ConfigError, Settings, load_settings
 from pipeline.errors import TrailguardError, UsageError
-from pipeline.times import parse_iso
+from pipeline.times import parse_relative, utcnow
+from pipeline.times import parse_when as parse_time
 
 ConfigOption = Annotated[Path | None, typer.Option("--config", help="trailguard.toml to use.")]
 
@@ -38,22 +41,54 @@ def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
             fail(str(exc), 2)
         except (TrailguardError, BotoCoreError, ClientError) as exc:
             fail(str(exc), 1)
+        except BrokenPipeError:  # `trailguard findings | head`: the reader had enough
+            with contextlib.suppress(OSError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(0) from None
+        except OSError as exc:  # a file the command had to read or write: name it, no traceback
+            name = f"{exc.filename}: " if exc.filename else ""
+            fail(f"{name}{exc.strerror or exc}", 1)
         except KeyboardInterrupt:
             fail("interrupted", 130)
 
     return wrapper
 
 
-def parse_when(text: str, option: str) -> datetime:
-    """ISO 8601 date or time; without a zone it is UTC."""
+def parse_when(text: str, option: str, now: datetime | None = None) -> datetime:
+    """ISO 8601 date or time (without a zone: UTC), ``now``, or a duration ago (``24h``, ``7d``)."""
     try:
-        return parse_iso(text)
-    except ValueError:
-        raise ConfigError(f"{option} {text!r} is not an ISO 8601 time (e.g. 2026-11-01T00:00:00Z)") from None
+        return parse_time(text, now)
+    except ValueError as exc:
+        raise ConfigError(f"{option} {exc}") from None
+
+
+def window(since: str | None, until: str | None, last: str | None,
+           default: str = "24h") -> tuple[datetime, datetime]:
+    """``[since, until)`` or the ``last`` duration up to now; by default the last ``default``."""
+    now = utcnow()
+    if last and (since or until):
+        raise ConfigError("--last is instead of --since/--until: give one or the other")
+    if last:
+        try:
+            return now - parse_relative(last), now
+        except ValueError as exc:
+            raise ConfigError(f"--last {exc}") from None
+    begin = parse_when(since or default, "--since", now)
+    finish = parse_when(until, "--until", now) if until else now
+    if begin >= finish:
+        raise ConfigError(f"--since {since or default} is not before --until {until or 'now'}")
+    return begin, finish
 
 
 def settings_for(config: Path | None, **overrides: Any) -> Settings:
-    return load_settings(config).with_overrides(**overrides)
+    """The validated configuration (the whole file: a mistake anywhere exits 2), with CLI overrides."""
+    from pipeline.cli.options import aws_region
+    from pipeline.workflow import check_configuration
+
+    settings = check_configuration(load_settings(config)).with_overrides(**overrides)
+    if aws_region():
+        settings.raw["athena"]["region"] = aws_region()
+    return settings
 
 
 _ACCOUNT_DIR = re.compile(r"(\d{12}|o-[a-z0-9]{10,32})")

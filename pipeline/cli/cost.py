@@ -8,13 +8,15 @@ bad arguments (a month like ``2026-13``, a missing source, a bad ``[cost]`` sett
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from pipeline.cli.common import ConfigOption, fail, guarded, settings_for
-from pipeline.cli.console import console, err_console, table
+from pipeline.cli.console import console, err_console, info, table
+from pipeline.cli.output import STDOUT, Format, OutputPathOption, emit
 from pipeline.config import ConfigError
 from pipeline.cost import cost_summary
 from pipeline.cost.estimate import CostSummary, resolve_period
@@ -102,12 +104,16 @@ def cost(
         str | None, typer.Option(help="Month to measure, YYYY-MM (default: the latest with logs).")
     ] = None,
     out: Annotated[
-        Path | None, typer.Option(help="CSV of every line item (default <data_dir>/cost/).")
+        Path | None, typer.Option(help="CSV of every line item (default <data_dir>/cost/; - is stdout).")
     ] = None,
     source: Annotated[
         str | None, typer.Option(help="Folder or s3:// URI (default: configured source).")
     ] = None,
     usage: Annotated[bool, typer.Option("--usage", help="Also read GuardDuty GetUsageStatistics.")] = False,
+    fmt: Annotated[Format, typer.Option("--format", "-f", case_sensitive=False,
+                                        help="table (the summaries), or every line item as json or csv.")]
+    = Format.table,
+    output: OutputPathOption = STDOUT,
     config: ConfigOption = None,
 ) -> None:
     """Estimate GuardDuty (per account, region and data source), CloudTrail, Athena, S3 and KMS cost."""
@@ -125,8 +131,14 @@ def cost(
 
         guardduty = lambda region: boto3.client("guardduty", region_name=region)  # noqa: E731
     summary = cost_summary(settings, src, inputs=inputs, guardduty=guardduty)
-    print_summary(summary)
+    if fmt is Format.table:
+        print_summary(summary)
+    else:
+        emit(summary.lines, fmt=fmt, output=output)
+    if str(out) == STDOUT:
+        summary.lines.to_csv(sys.stdout, index=False)
+        return
     target = out or settings.data_dir / "cost" / f"cost-{period.label}.csv"
     target.parent.mkdir(parents=True, exist_ok=True)
     summary.lines.to_csv(target, index=False)
-    console.print(f"{len(summary.lines)} line items written to {target}", markup=False, highlight=False)
+    info(f"{len(summary.lines)} line items written to {target}")

@@ -6,13 +6,13 @@ the window verified, 1 when anything failed (or nothing could be verified), 2 fo
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from pipeline.cli.common import ConfigOption, guarded, parse_when, settings_for
+from pipeline.cli.common import ConfigOption, guarded, settings_for, window
 from pipeline.cli.console import console, table
 from pipeline.config import ConfigError
 from pipeline.integrity.findings import LIST_PUBLIC_KEYS, public_keys_for
@@ -49,9 +49,13 @@ def print_report(report: ValidationReport) -> None:
 
 @guarded
 def validate_logs(
-    source: Annotated[str, typer.Option(help="Folder with the S3 key layout, or s3://bucket/prefix.")],
-    start: Annotated[str, typer.Option(help="Window start, ISO 8601 (inclusive).")],
-    end: Annotated[str | None, typer.Option(help="Window end, ISO 8601 (exclusive); default now.")] = None,
+    source: Annotated[str | None, typer.Option(help="Folder with the S3 key layout, or s3://bucket/prefix "
+                                                    "(default: configured source).")] = None,
+    start: Annotated[str, typer.Option("--since", "--start", metavar="WHEN",
+                                       help="Window start: ISO 8601 or a duration ago (24h, 7d).")] = "24h",
+    end: Annotated[str | None, typer.Option("--until", "--end", metavar="WHEN",
+                                            help="Window end (exclusive): ISO 8601 or a duration ago; "
+                                                 "default now.")] = None,
     public_keys: Annotated[
         str | None,
         typer.Option(help="JSON {fingerprint: PEM or base64 DER} kept OUTSIDE the source folder, or "
@@ -66,10 +70,9 @@ def validate_logs(
     Local folders keep each digest's signature in a ``<digest>.sig`` sidecar (S3 keeps it in the
     object's metadata).
     """
-    begin = parse_when(start, "--start")
-    finish = parse_when(end, "--end") if end else datetime.now(UTC)
-    if begin >= finish:
-        raise ConfigError(f"--start {start} is not before --end {end or 'now'}")
+    begin, finish = window(start, end, None)
+    settings = settings_for(config, source=source)  # a broken config fails here, like every other command
+    source = settings.source
     if not source.startswith("s3://") and not Path(source).is_dir():
         raise ConfigError(f"--source {source}: no such folder")
     if source.startswith("s3://"):

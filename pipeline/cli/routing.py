@@ -1,4 +1,6 @@
-"""``trailguard resolve``: close delivered findings in the incident tools (PagerDuty, Jira).
+"""``trailguard resolve``: mark findings resolved in the findings store (who and why), and close
+them in the incident tools that can (PagerDuty, Jira). With no such sink configured, the local
+status is the whole of it: triage works without a ticket tool.
 
 A thin layer over :func:`pipeline.sinks.factory.resolve_findings`. Finding ids are checked
 against the findings store first, so a mistyped id is an error rather than a silent no-op
@@ -20,7 +22,7 @@ from typing import Annotated
 import typer
 
 from pipeline.cli.common import ConfigOption, guarded, settings_for
-from pipeline.cli.console import console, err_console, table
+from pipeline.cli.console import console, err_console, info, table
 from pipeline.config import ConfigError
 from pipeline.detections.suppressions import suppressed_findings
 
@@ -29,15 +31,18 @@ from pipeline.detections.suppressions import suppressed_findings
 def resolve(
     finding_ids: Annotated[list[str] | None, typer.Argument(help="Finding ids (see trailguard findings).")]
     = None,
-    reason: Annotated[str, typer.Option(help="Why: recorded on the Jira ticket.")] = "",
+    reason: Annotated[str, typer.Option(help="Why: kept with the status and on the Jira ticket.")] = "",
+    by: Annotated[str | None, typer.Option(help="Who decided (default: your login name).")] = None,
     suppressed: Annotated[bool, typer.Option("--suppressed", help="Also every stored finding an active "
                                              "suppression covers.")] = False,
     unchecked: Annotated[bool, typer.Option("--unchecked", help="Accept ids not in the store.")] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Resolve findings: PagerDuty alerts resolved, Jira tickets commented (and transitioned)."""
+    """Resolve findings: status resolved in the store; PagerDuty alerts resolved, Jira tickets commented."""
+    from pipeline.cli.findings import who
     from pipeline.findings.store import open_findings_store
-    from pipeline.sinks.factory import resolve_findings
+    from pipeline.sinks.factory import build_sinks, resolve_findings
+    from pipeline.times import iso_z, utcnow
 
     settings = settings_for(config)
     reasons = {i.strip(): reason for i in finding_ids or [] if i.strip()}
@@ -56,11 +61,20 @@ def resolve(
     if not reasons:
         console.print("no finding to resolve: no active suppression covers a stored finding")
         return
+    store = open_findings_store(settings["findings_store"] or str(settings.data_dir))
+    stored = [i for i in reasons if i in known] if not unchecked or suppressed else list(reasons)
+    for why in dict.fromkeys(reasons.values()):
+        store.set_status([i for i in stored if reasons[i] == why], "resolved", who(by), why, iso_z(utcnow()))
+    can_resolve = any(callable(getattr(s, "resolve", None)) for s in build_sinks(settings))
     results = []
-    for why in dict.fromkeys(reasons.values()):  # one call per reason, each recorded on its tickets
+    for why in dict.fromkeys(reasons.values()) if can_resolve else ():  # one call per reason, on its tickets
         results += resolve_findings(settings, [i for i, r in reasons.items() if r == why], why)
-    console.print(table(f"Resolved {len(reasons)} finding(s)", ["sink", "finding", "outcome"],
-                        [(r.sink, r.finding_id, r.outcome) for r in results]))
+    rows = [(r.sink, r.finding_id, r.outcome) for r in results]
+    rows += [("findings store", i, "resolved") for i in stored]
+    console.print(table(f"Resolved {len(reasons)} finding(s)", ["sink", "finding", "outcome"], rows))
+    if not can_resolve:
+        info("no configured sink can resolve findings (jira, pagerduty): "
+             "the status is kept in the findings store only")
     failed = {r.sink: r.error for r in results if r.error}
     for sink, error in failed.items():
         err_console.print(f"{sink}: {error}", markup=False, highlight=False, soft_wrap=True)

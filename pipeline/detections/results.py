@@ -43,7 +43,7 @@ def _build(detection: Detection, rows: list[dict[str, Any]]) -> Finding:
         detection_id=detection.id,
         finding_id=finding_id(detection.id, dedup, _event_id(first)),
         severity=severity,
-        title=detection.title,
+        title=("[sample] " if context.get("sample") in (True, "true", 1) else "") + detection.title,
         event_ids=list(dict.fromkeys(_event_id(r) for r in rows)),
         account_id=first.get("account_id"),
         region=first.get("region"),

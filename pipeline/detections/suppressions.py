@@ -25,6 +25,9 @@ import pandas as pd
 from pipeline.config import ConfigError
 from pipeline.engines.templating import wildcard_parts
 
+# GuardDuty sample findings (CreateSampleFindings) carry service.additionalInfo.sample = true; a rule
+# ``samples = true`` matches them (the templating turns this name into that JSON test).
+SAMPLE_COLUMN = "service.additionalInfo.sample"
 # Which column a suppression field matches, per logical table.
 FIELDS: dict[str, dict[str, str]] = {
     "cloudtrail": {
@@ -35,7 +38,8 @@ FIELDS: dict[str, dict[str, str]] = {
         "user_agents": "useragent",
         "regions": "awsregion",
     },
-    "guardduty": {"accounts": "accountid", "regions": "finding_region", "finding_types": "type"},
+    "guardduty": {"accounts": "accountid", "regions": "finding_region", "finding_types": "type",
+                  "samples": SAMPLE_COLUMN},
 }
 ALL_FIELDS = sorted({name for table in FIELDS.values() for name in table})
 
@@ -88,7 +92,10 @@ def parse_rule(index: int, raw: dict[str, Any]) -> Suppression:
         raise ConfigError(f"{where}.expires: {expires_raw!r} is not a date like 2027-01-31") from None
     if isinstance(expires, datetime):
         expires = expires.date()
-    matches = {name: _strings(raw[name], f"{where}.{name}") for name in ALL_FIELDS if name in raw}
+    if "samples" in raw and raw["samples"] is not True:
+        raise ConfigError(f"{where}.samples: only samples = true (GuardDuty sample findings) is meaningful")
+    matches = {name: ("true",) if name == "samples" else _strings(raw[name], f"{where}.{name}")
+               for name in ALL_FIELDS if name in raw}
     if not matches:
         raise ConfigError(f"{where}: names nothing to match (one of {', '.join(ALL_FIELDS)})")
     return Suppression(index, detections, reason.strip(), expires, matches)
@@ -111,7 +118,8 @@ def active_rules(settings: Any, detection_id: str, today: date | None = None) ->
 _FINDING_FIELDS = {
     "cloudtrail": {"principals": "principal", "accounts": "account_id", "regions": "region",
                    "source_ips": "source_ip", "user_agents": "user_agent", "roles": "role"},
-    "guardduty": {"accounts": "account_id", "regions": "region", "finding_types": "finding_type"},
+    "guardduty": {"accounts": "account_id", "regions": "region", "finding_types": "finding_type",
+                  "samples": "sample"},
 }
 _ASSUMED = re.compile(r"^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role/([^/]+)/")
 
@@ -138,6 +146,8 @@ def _values(finding: dict[str, Any], name: str) -> list[str] | None:
     if isinstance(plural, list) and plural:
         return [str(v) for v in plural]
     value = finding.get(name) if name in finding else context.get(name)
+    if isinstance(value, bool):
+        return [str(value).lower()]
     return None if value is None or (isinstance(value, float) and pd.isna(value)) else [str(value)]
 
 

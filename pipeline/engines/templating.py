@@ -101,6 +101,10 @@ def wildcard_parts(value: str) -> list[str | None]:
         index += 1
     parts.append("".join(text))
     return parts
+# A suppression with ``samples = true`` (GuardDuty sample findings): the flag sits in the JSON text of
+# ``service``, so it is a fixed test rather than a column comparison (no value reaches the SQL).
+_SAMPLE_COLUMN = "service.additionalInfo.sample"
+_SAMPLE_TEST = "COALESCE(json_extract_scalar(service, '$.additionalInfo.sample') = 'true', FALSE)"
 
 
 def _matches(column: str, values: tuple[str, ...]) -> str:
@@ -211,7 +215,8 @@ def _macros(ctx: RenderContext) -> dict[str, Callable[..., Sql]]:
             columns = rule.columns(table)
             if columns is None:
                 continue  # the rule matches fields this table does not have
-            tests = [_matches(identifier(column), values) for column, values in columns.items()]
+            tests = [_SAMPLE_TEST if column == _SAMPLE_COLUMN else _matches(identifier(column), values)
+                     for column, values in columns.items()]
             clauses.append(f"AND NOT ({' AND '.join(tests)})")
         return Sql("\n  ".join(clauses))
 

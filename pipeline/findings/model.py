@@ -35,6 +35,16 @@ class Finding:
     dedup_key: dict[str, Any] = field(default_factory=dict)
     context: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def is_sample(self) -> bool:
+        """A GuardDuty sample finding (CreateSampleFindings: ``service.additionalInfo.sample``).
+
+        Marked in the title, kept out of sinks unless a sink asks for them (``samples = true``).
+        Only the finding GuardDuty raised: what the automated response did about a sample (its
+        notification carries the flag too) is news about a real action and is delivered.
+        """
+        return self.detection_id == "guardduty_finding" and self.context.get("sample") in (True, "true", 1)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -51,10 +51,14 @@ RUN_FIELDS = pa.schema([
 FINDINGS_SCHEMA = pa.schema([*FINDING_FIELDS, *(f for f in RUN_FIELDS if f.name != "detection_id"),
                              ("is_update", pa.bool_())])
 RUNS_SCHEMA = pa.schema([*RUN_FIELDS, ("findings", _INT)])
+# Local triage (``trailguard findings ack|resolve``): one part per change, the latest change wins.
+STATUS_SCHEMA = pa.schema([("finding_id", _STR), ("status", _STR), ("by", _STR), ("reason", _STR),
+                           ("at", _STR)])
+STATUSES = ("open", "acknowledged", "resolved")
 _JSON_COLUMNS = ("dedup_key", "context")
 _SAFE_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,199}")
 _TAKEN = ("PreconditionFailed", "ConditionalRequestConflict")  # create-only put: the key exists
-_PART = re.compile(r"(?:findings|runs)/day=\d{4}-\d{2}-\d{2}/part-(?P<run_id>[^/]+)\.parquet")
+_PART = re.compile(r"(?:findings|runs|status)/day=\d{4}-\d{2}-\d{2}/part-(?P<run_id>[^/]+)\.parquet")
 
 
 def _run_id(rel: str) -> str | None:
@@ -286,6 +290,35 @@ class FindingsStore:
         if end is not None:
             keep &= _utc(frame["first_seen"]) < end
         return frame[keep].reset_index(drop=True)
+
+    def set_status(self, finding_ids: Iterable[str], status: str, by: str, reason: str, now: str) -> None:
+        """Record a triage decision for findings: ``acknowledged``, ``resolved`` or back to ``open``.
+
+        Kept beside the findings (one create-only part per change, like runs) so a team without
+        Jira or PagerDuty can still see who closed what and why; the history stays.
+        """
+        if status not in STATUSES:
+            raise ValueError(f"status {status!r} is not one of {', '.join(STATUSES)}")
+        rows = [{"finding_id": i, "status": status, "by": by, "reason": reason, "at": now}
+                for i in finding_ids]
+        if not rows:
+            return
+        import uuid
+
+        stamp = re.sub(r"[^0-9A-Za-z]", "", now)
+        name = f"day={_day(now)}/part-status-{stamp}-{uuid.uuid4().hex[:8]}.parquet"
+        table = pa.Table.from_pylist(rows, schema=STATUS_SCHEMA)
+        self._parts.put(f"status/{name}", _parquet_bytes(table), exclusive=True)
+
+    def statuses(self, history: bool = False) -> pd.DataFrame:
+        """Each finding's latest triage status (``history``: every change), oldest change first."""
+        frame = _to_frame(self._read_parts(self._parts.list("status"), STATUS_SCHEMA))
+        if frame.empty:
+            return frame
+        frame = frame.iloc[_utc(frame["at"]).argsort(kind="stable")]
+        if not history:
+            frame = frame.drop_duplicates("finding_id", keep="last")
+        return frame.reset_index(drop=True)
 
     def runs(self) -> pd.DataFrame:
         """One row per recorded run (runs that found nothing included), oldest first."""

@@ -19,6 +19,10 @@ SEVERITY_COLOURS = {"critical": "#7b1fa2", "high": "#d32f2f", "medium": "#f57c00
 DPI = 110
 
 
+# Legends sit right of the plot, never over the bars or lines (tight_layout makes room for them).
+OUTSIDE = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "borderaxespad": 0.0}
+
+
 def _save(fig: plt.Figure, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=DPI)
@@ -57,7 +61,7 @@ def findings_per_day(findings: pd.DataFrame, start: datetime, path: Path) -> Pat
                     color=SEVERITY_COLOURS[severity],
                 )
                 bottom = bottom + table[severity]
-        ax.legend(loc="upper left", fontsize=8)
+        ax.legend(fontsize=8, **OUTSIDE)
         ax.set_ylabel("findings")
     ax.set_title("Findings per day by severity")
     return _save(fig, path)
@@ -78,7 +82,7 @@ def event_volume_per_day(volume: pd.DataFrame, start: datetime, path: Path) -> P
         table = table.reindex(days, fill_value=0)
         for account in table.columns:
             ax.plot(days.strftime("%a %d"), table[account], marker="o", label=account)
-        ax.legend(loc="upper left", fontsize=8, title="account", title_fontsize=8)
+        ax.legend(fontsize=8, **OUTSIDE, title="account", title_fontsize=8)
         ax.set_ylabel("records")
         ax.set_ylim(bottom=0)
     ax.set_title("CloudTrail records per day by account")
@@ -103,7 +107,7 @@ def guardduty_families(by_family: pd.DataFrame, path: Path) -> Path:
                 )
                 left = left + by_family[severity]
         ax.invert_yaxis()
-        ax.legend(loc="lower right", fontsize=8)
+        ax.legend(fontsize=8, **OUTSIDE)
         ax.set_xlabel("findings")
     ax.set_title("GuardDuty findings by type family")
     return _save(fig, path)
@@ -125,7 +129,7 @@ def detections_week_over_week(by_detection: pd.DataFrame, path: Path) -> Path:
             [p - 0.2 for p in positions], rows["this_week"], height=0.4, label="this week", color="#1976d2"
         )
         ax.set_yticks(list(positions), rows.iloc[:, 0].astype(str), fontsize=8)
-        ax.legend(loc="lower right", fontsize=8)
+        ax.legend(fontsize=8, **OUTSIDE)
         ax.set_xlabel("findings")
     ax.set_title("Findings by detection, week over week")
     return _save(fig, path)

@@ -7,8 +7,10 @@ an arbitrary expression into SQL); values always reach SQL as quoted literals.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 import pandas as pd
 
@@ -113,3 +115,23 @@ def around_finding(engine: Engine, finding: pd.Series | dict, hours: int = 24) -
     start = (first - timedelta(hours=hours)).to_pydatetime()
     end = (last + timedelta(hours=hours)).to_pydatetime()
     return investigate_principal(engine, str(row["principal"]), start, end)
+
+
+# What a finding is about, as the runbooks name it, from the context columns detections return.
+RESOURCE_KEYS = ("bucket_name", "trail_name", "key_id", "instance_id", "detector_id", "group_id",
+                 "function_name", "secret_id", "target_role", "target_user", "policy_arn", "target_name",
+                 "resource_type")
+
+
+def finding_resource(context: Any) -> str:
+    """The resource a finding is about (bucket, trail, key, instance, ...), or empty."""
+    if isinstance(context, str):
+        try:
+            context = json.loads(context or "{}")
+        except json.JSONDecodeError:
+            return ""
+    for key in RESOURCE_KEYS:
+        value = (context or {}).get(key)
+        if value not in (None, "", []):
+            return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    return ""

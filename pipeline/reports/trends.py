@@ -135,9 +135,26 @@ def top_apis(engine: Engine, start: datetime, end: datetime, limit: int = 25) ->
     return typed(frame, counts=["events", "errors", "principals", "accounts"])
 
 
-def first_seen(engine: Engine, start: datetime, end: datetime, baseline_days: int = 28) -> pd.DataFrame:
+def is_public_address(value: object) -> bool:
+    """A routable internet address: not private (10.x, 172.16/12, 192.168.x, fc00::/7), loopback or
+    link-local, and not a service name CloudTrail writes instead of an address (``ec2.amazonaws.com``,
+    ``AWS Internal``)."""
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(str(value)).is_global
+    except ValueError:
+        return False
+
+
+def first_seen(engine: Engine, start: datetime, end: datetime, baseline_days: int = 28,
+               public_only: bool = True) -> pd.DataFrame:
     """Principals, source IPs, regions and user agents whose first record in the baseline plus the
-    period falls in ``[start, end)``; one row per entity with ``kind`` and ``value``."""
+    period falls in ``[start, end)``; one row per entity with ``kind`` and ``value``, those seen in
+    most accounts, then with most records, first.
+
+    With ``public_only`` (the default) source IPs are internet addresses only: a new private or AWS
+    service address is noise; how many were left out is ``frame.attrs["left_out"]``."""
     raw = run_query("first_seen", engine, start - timedelta(days=baseline_days), end, period_start=start)
     rows = []
     for kind in ENTITY_KINDS:
@@ -151,7 +168,14 @@ def first_seen(engine: Engine, start: datetime, end: datetime, baseline_days: in
     frame = pd.concat(rows, ignore_index=True) if rows else raw
     frame = typed(frame, times=["first_time", "last_time"], counts=["events", "accounts"])
     frame["kind"] = pd.Categorical(frame["kind"], categories=list(ENTITY_KINDS))
-    return frame.sort_values(["kind", "first_time"]).reset_index(drop=True)
+    left_out = 0
+    if public_only:
+        noise = (frame["kind"] == "source_ip") & ~frame["value"].map(is_public_address).astype(bool)
+        left_out, frame = int(noise.sum()), frame[~noise]
+    frame = frame.sort_values(["kind", "accounts", "events", "first_time"],
+                              ascending=[True, False, False, True]).reset_index(drop=True)
+    frame.attrs["left_out"] = left_out
+    return frame
 
 
 def guardduty_trends(

@@ -54,7 +54,9 @@ def suppression_impact(
     end: datetime,
 ) -> dict[str, pd.DataFrame]:
     """Run ``detection_id`` over ``[start, end)`` without and with ``rule`` (a ``[[suppressions]]``
-    table: fields, reason, expires); ``removed`` holds the findings the rule would suppress."""
+    table: fields, reason, expires); ``removed`` holds the findings the rule would suppress, and
+    ``removed_high`` those of them that are high or critical: a rule that hides one of those
+    (a GuardDuty finding about root, say) must be said out loud before anyone adopts it."""
     detection = load_detections()[detection_id]
     proposed = {"detections": [detection_id], **rule}
     parsed = parse_rule(0, proposed)  # a malformed rule fails here, naming the field
@@ -72,10 +74,12 @@ def suppression_impact(
     kept = {f.finding_id for f in after}
     before_frame = _findings_frame(before)
     if before_frame.empty:
-        return {"before": before_frame, "after": before_frame, "removed": before_frame}
-    removed = before_frame[~before_frame["finding_id"].isin(kept)]
+        return {"before": before_frame, "after": before_frame, "removed": before_frame,
+                "removed_high": before_frame}
+    removed = before_frame[~before_frame["finding_id"].isin(kept)].reset_index(drop=True)
     return {
         "before": before_frame,
         "after": _findings_frame(after),
-        "removed": removed.reset_index(drop=True),
+        "removed": removed,
+        "removed_high": removed[removed["severity"].isin(["high", "critical"])].reset_index(drop=True),
     }

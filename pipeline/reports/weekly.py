@@ -23,6 +23,7 @@ from pipeline.engines.templating import partition_days
 from pipeline.findings.store import open_findings_store
 from pipeline.reports import trends
 from pipeline.reports.health import CoverageHealth, coverage_health
+from pipeline.reports.investigate import finding_resource
 from pipeline.reports.render import cell
 from pipeline.reports.weeks import latest_log_time, week_label, week_of
 
@@ -54,6 +55,7 @@ class WeeklyReport:
     guardduty_last_week: int
     volume: pd.DataFrame
     events_last_week: int
+    days_last_week: int  # days of last week with CloudTrail records (volumes compare per day)
     health: CoverageHealth
     health_findings: pd.DataFrame
     pipeline_cost: pd.DataFrame
@@ -65,6 +67,11 @@ class WeeklyReport:
     @property
     def events(self) -> int:
         return int(self.volume["events"].sum()) if not self.volume.empty else 0
+
+    @property
+    def days(self) -> int:
+        """Days of the week with CloudTrail records: under 7, the week is partial."""
+        return int(self.volume["event_day"].nunique()) if not self.volume.empty else 0
 
     @property
     def summary(self) -> list[str]:
@@ -245,6 +252,7 @@ def build_weekly_report(
         guardduty_last_week=int(gd_last["findings"].sum()),
         volume=volume,
         events_last_week=int(last_volume["events"].sum()),
+        days_last_week=int(last_volume["event_day"].nunique()) if not last_volume.empty else 0,
         health=health,
         health_findings=findings[findings["detection_id"].astype(str).isin(HEALTH_DETECTIONS)].reset_index(
             drop=True
@@ -313,7 +321,9 @@ def _new_counts(entities: pd.DataFrame) -> str:
         "region": "region(s)",
         "user_agent": "user agent(s)",
     }
-    return ", ".join(f"{int(counts.get(kind, 0))} new {label}" for kind, label in names.items())
+    text = ", ".join(f"{int(counts.get(kind, 0))} new {label}" for kind, label in names.items())
+    left_out = entities.attrs.get("left_out", 0)
+    return text + (f" ({left_out} private or AWS service address(es) left out)" if left_out else "")
 
 
 def write_weekly_report(report: WeeklyReport, out: Path) -> Path:
@@ -359,6 +369,10 @@ def write_weekly_report(report: WeeklyReport, out: Path) -> Path:
             ("user_agent", "User agents", 10),
         ],
         pipeline_cost=cost,
+        cost_rows=COST_ROWS,
+        new_high=report.new_high.assign(
+            resource=report.new_high.get("context", pd.Series(dtype=str)).map(finding_resource)
+        ),
         scanned=int(report.pipeline_cost["bytes_scanned"].sum()),
         spent=float(report.pipeline_cost["usd"].sum()),
         integrity_text=_integrity_text(report.integrity),
@@ -367,6 +381,9 @@ def write_weekly_report(report: WeeklyReport, out: Path) -> Path:
     path = out / f"{prefix}.md"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+COST_ROWS = 20  # detections listed in the cost table; the text says when there are more
 
 
 def _size(value: int) -> str:

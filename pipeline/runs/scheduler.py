@@ -149,6 +149,8 @@ class Runner:
         self._prepared: set[str] = set()
         self.guard = guard  # ScanGuard on Athena: refuses a query whose estimated scan is over budget
         self.jobs = list(jobs or [])
+        # Called as progress(done, total) after each enabled detection of a tick (the CLI's bar).
+        self.progress: Callable[[int, int], None] | None = None
 
     def enabled(self) -> list[Detection]:
         return [
@@ -160,7 +162,10 @@ class Runner:
     def tick(self, now: datetime) -> TickReport:
         report = TickReport(now=iso_z(now))
         self._prepared.clear()  # files may have arrived since the last tick: re-check every day
-        for detection in self.enabled():
+        enabled = self.enabled()
+        for done, detection in enumerate(enabled, start=1):
+            if self.progress is not None:
+                self.progress(done - 1, len(enabled))
             schedule = Schedule.parse(detection.schedule)
             state, _ = self.state.load(detection.id)
             if state.recovered:
@@ -179,6 +184,8 @@ class Runner:
             except (ValueError, TypeError, KeyError, OSError) as exc:  # stops this detection only
                 outcome.error = f"{type(exc).__name__}: {exc}"
             report.ran.append(outcome)
+        if self.progress is not None:
+            self.progress(len(enabled), len(enabled))
         for job in self.jobs:
             job(self, now, report)
         return report

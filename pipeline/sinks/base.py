@@ -71,8 +71,11 @@ class BaseSink:
     name: str = "sink"
     min_severity: str = "low"
     idempotent: bool = False
+    samples: bool = False  # GuardDuty sample findings are test data: delivered only when asked for
 
     def accepts(self, finding: Finding) -> bool:
+        if getattr(finding, "is_sample", False) and not self.samples:
+            return False
         return severity_rank(finding.severity) >= severity_rank(self.min_severity)
 
     def deliver(self, deliveries: list[Delivery]) -> None:  # pragma: no cover - abstract

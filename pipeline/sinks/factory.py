@@ -53,7 +53,7 @@ from pipeline.sinks.pagerduty import EVENTS_URL, PagerDutySink
 from pipeline.sinks.securityhub import SecurityHubSink
 from pipeline.sinks.slack import SlackSink, resolve_webhook
 
-_COMMON = {"type", "name", "min_severity", "max_severity", "detections", "exclude_detections"}
+_COMMON = {"type", "name", "min_severity", "max_severity", "detections", "exclude_detections", "samples"}
 _HTTP = {"max_attempts", "timeout", "backoff"}
 KEYS = {
     "jsonl": _COMMON | {"path"},
@@ -299,8 +299,12 @@ def build_sinks(settings: Any, output: Path | None = None, environ: Mapping[str,
         if not isinstance(table, Mapping):
             raise ConfigError(f"{label}: must be a table with a type key")
         label += f" ({table.get('type', '?')}{' ' + repr(table['name']) if table.get('name') else ''})"
+        if not isinstance(table.get("samples", False), bool):
+            raise ConfigError(f"{label}: samples: {table['samples']!r} is not true or false")
         try:
-            sink = _route(_build_one(table, environ, endpoint_url), table)
+            built = _build_one(table, environ, endpoint_url)
+            built.samples = bool(table.get("samples", False))
+            sink = _route(built, table)
         except _Problem as exc:
             raise ConfigError(f"{label}: {exc.key}: {exc}") from None
         except SinkError as exc:

@@ -52,4 +52,4 @@ def test_query_names_a_bad_source_and_a_lake_never_ingested(source: Path, tmp_pa
     assert invoke("ingest", "--source", str(source), "--config", cfg).exit_code == 0
     ok = invoke("query", "SELECT count(*) AS n FROM cloudtrail", "--source", str(source), "--config", cfg,
                 "--json")
-    assert ok.exit_code == 0 and '"n":1' in ok.output, ok.output
+    assert ok.exit_code == 0 and '"n": 1' in ok.output, ok.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -95,3 +96,17 @@ def test_suppression_impact_removes_exactly_the_matching_findings(engine, demo_d
                            ORG_START, ORG_END)
     with pytest.raises(ConfigError, match="do not apply to guardduty_finding"):
         suppression_impact(demo_detected.settings, engine, "guardduty_finding", rule, ORG_START, ORG_END)
+
+
+def test_a_suppression_that_hides_high_findings_says_so(engine, demo_detected):
+    """Issue 17 item 14: notebook 03's account-wide GuardDuty suggestion hid high findings silently."""
+    findings = load_findings(demo_detected.settings)
+    guardduty = findings[findings["detection_id"] == "guardduty_finding"]
+    high = guardduty[guardduty["severity"].isin(["high", "critical"])]
+    account = str(high["account_id"].value_counts().index[0])
+    rule = {"accounts": [account], "reason": "test", "expires": "2099-01-01"}
+    impact = suppression_impact(demo_detected.settings, engine, "guardduty_finding", rule, ORG_START, ORG_END)
+    assert len(impact["removed_high"]) == int((high["account_id"] == account).sum()) > 0
+    assert set(impact["removed_high"]["severity"]) <= {"high", "critical"}
+    code = (Path(__file__).resolve().parents[2] / "notebooks" / "03_tune_detection.ipynb").read_text()
+    assert "removed_high" in code and "WARNING: this rule would also hide" in code

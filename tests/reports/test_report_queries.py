@@ -18,6 +18,8 @@ PARAMS = {
     "timeline": {"field": "useridentity.arn", "value": "x", "limit": 10},
     "pivot": {"field": "sourceipaddress", "value": "x", "by": "useridentity.arn"},
     "guardduty_related": {"user_names": ["a"], "access_keys": ["b"], "ips": ["c"]},
+    "finding_records": {"event_ids": ["e1", "e2"], "limit": 50},
+    "finding_guardduty": {"event_ids": ["g1"], "limit": 50},
 }
 QUERIES = [(kind, path.stem) for kind in KINDS for path in sorted((QUERIES_DIR / kind).glob("*.sql"))]
 

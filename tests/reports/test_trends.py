@@ -125,3 +125,21 @@ def test_log_coverage_matches_the_files_per_account_and_region(engine, demo_dete
         1 for r in raw_records if in_window(r["eventTime"], WEEK2, ORG_END)
     )
     assert coverage["last_event"].dt.tz is not None and coverage["active_hours"].dtype == "int64"
+
+
+def test_first_seen_source_ips_leave_out_private_and_service_addresses(engine):
+    new = trends.first_seen(engine, WEEK2, ORG_END, baseline_days=28)
+    everything = trends.first_seen(engine, WEEK2, ORG_END, baseline_days=28, public_only=False)
+    ips = new[new["kind"] == "source_ip"]["value"]
+    all_ips = everything[everything["kind"] == "source_ip"]["value"]
+    left_out = set(all_ips) - set(ips)
+    assert left_out and new.attrs["left_out"] == len(left_out) == len(all_ips) - len(ips)
+    assert all(trends.is_public_address(ip) for ip in ips)
+    assert not any(trends.is_public_address(ip) for ip in left_out)
+    assert not trends.is_public_address("10.1.2.3") and not trends.is_public_address("ec2.amazonaws.com")
+    assert trends.is_public_address("198.51.100.7") is False  # documentation range: not routable
+    assert trends.is_public_address("81.102.126.184")
+    for kind in ("principal", "source_ip"):  # most accounts, then most records, first
+        part = new[new["kind"] == kind]
+        keys = list(zip(-part["accounts"], -part["events"], strict=True))
+        assert keys == sorted(keys)

@@ -1,0 +1,20 @@
+/*
+The CloudTrail records behind one finding (`trailguard findings show`): the event ids it lists,
+within the finding's first..last seen window (partition-pruned). `event_ids` is a quoted list.
+*/
+SELECT
+  eventtime AS event_time,
+  recipientaccountid AS account_id,
+  awsregion AS region,
+  eventsource AS event_source,
+  eventname AS event_name,
+  errorcode AS error_code,
+  useridentity.arn AS principal,
+  sourceipaddress AS source_ip,
+  useragent AS user_agent,
+  eventid AS event_id
+FROM {{ table('cloudtrail') }}
+WHERE {{ window() }}
+  AND eventid IN {{ event_ids }}
+ORDER BY eventtime, eventid
+LIMIT {{ limit }}
