@@ -28,11 +28,12 @@ parameters:
   window_minutes: 60
 */
 {%- set burst_source = 'denied' %}{% set burst_key = ['principal'] %}
-WITH denied AS (
+WITH {% include 'fragments/actor_records.sql' %},
+denied AS (
   -- DISTINCT: a record delivered twice (CloudTrail may) is one call, not two.
   SELECT DISTINCT
     {% include 'fragments/burst_record_columns.sql' %}
-  FROM {{ table('cloudtrail') }}
+  FROM actor_records
   WHERE {{ window() }}
     AND errorcode IN ('AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation', 'Client.UnauthorizedOperation')
     AND useridentity.arn IS NOT NULL
@@ -40,6 +41,6 @@ WITH denied AS (
     {{ suppressions() }}
 ),
 {% include 'fragments/burst_window.sql' %}
-SELECT event_id, event_time, account_id, region, principal, source_ip, event_source, event_name, error_code, user_agent
+SELECT event_id, event_time, account_id, region, principal, source_ip, actor, actor_type, event_source, event_name, error_code, user_agent
 FROM covered
 WHERE burst_start IS NOT NULL

@@ -23,7 +23,8 @@ tables: [cloudtrail]
 parameters:
   trail_buckets: ['*cloudtrail*', '*trail-logs*', '*audit-logs*']
 */
-WITH changes AS (
+WITH {% include 'fragments/actor_records.sql' %},
+changes AS (
   SELECT
     {% include 'fragments/record_columns.sql' %},
     eventname AS event_name,
@@ -31,7 +32,7 @@ WITH changes AS (
     json_extract_scalar(requestparameters, '$.VersioningConfiguration.Status') AS versioning_status,
     requestparameters AS request_parameters,
     useragent AS user_agent
-  FROM {{ table('cloudtrail') }}
+  FROM actor_records
   WHERE {{ window() }}
     AND eventsource = 's3.amazonaws.com'
     AND eventname IN ('PutBucketPolicy', 'DeleteBucketPolicy', 'PutBucketAcl', 'PutBucketLifecycle',
@@ -40,7 +41,7 @@ WITH changes AS (
     AND {% include 'fragments/not_aws_service.sql' %}
     {{ suppressions() }}
 )
-SELECT event_id, event_time, account_id, region, principal, source_ip, event_name, bucket_name,
+SELECT event_id, event_time, account_id, region, principal, source_ip, actor, actor_type, event_name, bucket_name,
        request_parameters, user_agent
 FROM changes
 WHERE {{ matches('bucket_name', trail_buckets) }}

@@ -29,7 +29,8 @@ parameters:
   window_minutes: 60
   shared_egress_ips: []
 */
-WITH calls AS (
+WITH {% include 'fragments/actor_records.sql' %},
+calls AS (
   SELECT
     {% include 'fragments/record_columns.sql' %},
     eventsource AS event_source,
@@ -37,7 +38,7 @@ WITH calls AS (
     useridentity.type AS identity_type,
     useridentity.sessioncontext.ec2roledelivery AS ec2_role_delivery,
     useragent AS user_agent
-  FROM {{ table('cloudtrail') }}
+  FROM actor_records
   WHERE {{ window() }}
     AND regexp_like(sourceipaddress, '^[0-9a-fA-F:.]+$')
     AND vpcendpointid IS NULL

@@ -28,7 +28,8 @@ parameters:
   deployers: []
   identity_types: [IAMUser, Root, FederatedUser]
 */
-WITH changes AS (
+WITH {% include 'fragments/actor_records.sql' %},
+changes AS (
   SELECT
     {% include 'fragments/record_columns.sql' %},
     {{ event_name() }} AS event_name,
@@ -37,7 +38,7 @@ WITH changes AS (
     json_extract_scalar(responseelements, '$.codeSha256') AS code_sha256,
     useridentity.type AS identity_type,
     useragent AS user_agent
-  FROM {{ table('cloudtrail') }}
+  FROM actor_records
   WHERE {{ window() }}
     AND eventsource = 'lambda.amazonaws.com'
     AND {{ event_name() }} IN ('UpdateFunctionCode', 'UpdateFunctionConfiguration')
@@ -46,7 +47,7 @@ WITH changes AS (
     AND NOT {{ matches('useridentity.arn', deployers) }}
     {{ suppressions() }}
 )
-SELECT event_id, event_time, account_id, region, principal, source_ip, event_name, function_name,
+SELECT event_id, event_time, account_id, region, principal, source_ip, actor, actor_type, event_name, function_name,
        CASE WHEN event_name = 'UpdateFunctionCode' THEN 'code' ELSE 'layers' END AS change,
        layers, code_sha256, user_agent
 FROM changes

@@ -22,7 +22,8 @@ tables: [cloudtrail]
 parameters:
   trusted_accounts: []
 */
-WITH grants AS (
+WITH {% include 'fragments/actor_records.sql' %},
+grants AS (
   SELECT
     {% include 'fragments/record_columns.sql' %},
     eventname AS event_name,
@@ -33,7 +34,7 @@ WITH grants AS (
              json_extract_scalar(requestparameters, '$.sourceAccount'),
              json_extract_scalar(requestparameters, '$.principalOrgID')) AS narrowed_by,
     useragent AS user_agent
-  FROM {{ table('cloudtrail') }}
+  FROM actor_records
   WHERE {{ window() }}
     AND eventsource = 'lambda.amazonaws.com'
     AND {{ event_name() }} = 'AddPermission'
@@ -50,7 +51,7 @@ grantee_accounts AS (
          ELSE regexp_extract(grantee, '^arn:aws[a-z-]*:(iam|sts)::([0-9]{12}):', 2) END AS grantee_account
   FROM grants CROSS JOIN org
 )
-SELECT event_id, event_time, account_id, region, principal, source_ip, event_name, function_name,
+SELECT event_id, event_time, account_id, region, principal, source_ip, actor, actor_type, event_name, function_name,
        statement_id, grantee, user_agent
 FROM grantee_accounts
 WHERE narrowed_by IS NULL

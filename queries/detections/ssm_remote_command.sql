@@ -26,7 +26,8 @@ parameters:
   identity_types: [IAMUser, Root, FederatedUser]
   routine_documents: ['AWS-RunPatchBaseline', 'AWS-GatherSoftwareInventory', 'AWS-UpdateSSMAgent', 'AWS-ConfigureAWSPackage']
 */
-WITH calls AS (
+WITH {% include 'fragments/actor_records.sql' %},
+calls AS (
   SELECT
     {% include 'fragments/record_columns.sql' %},
     eventname AS event_name,
@@ -35,7 +36,7 @@ WITH calls AS (
              json_format(json_extract(requestparameters, '$.targets')),
              json_extract_scalar(requestparameters, '$.target')) AS targets,
     useragent AS user_agent
-  FROM {{ table('cloudtrail') }}
+  FROM actor_records
   WHERE {{ window() }}
     AND eventsource = 'ssm.amazonaws.com'
     AND eventname IN ('SendCommand', 'StartSession')
@@ -44,7 +45,7 @@ WITH calls AS (
     AND {% include 'fragments/not_aws_service.sql' %}
     {{ suppressions() }}
 )
-SELECT event_id, event_time, account_id, region, principal, source_ip, event_name, document_name,
+SELECT event_id, event_time, account_id, region, principal, source_ip, actor, actor_type, event_name, document_name,
        targets, user_agent
 FROM calls
 WHERE NOT {{ matches('document_name', routine_documents) }}
