@@ -32,6 +32,7 @@ from pipeline.source.writer import (
     write_cloudtrail,
     write_guardduty,
 )
+from pipeline import times
 from pipeline.times import parse_iso
 
 RECORD_DEFAULTS: dict[str, Any] = {
@@ -54,6 +55,96 @@ RECORD_DEFAULTS: dict[str, Any] = {
         "userName": "alice",
     },
 }
+
+
+# `identity: <name>` in an example record stands for one of these callers (docs/actors.md):
+# a person's IAM Identity Center session, a role session chained from it in another account
+# (the example gains the AssumeRole record that issued its key), an EC2 instance's credentials,
+# a GitHub Actions OIDC role session (with its AssumeRoleWithWebIdentity record), and a call an
+# AWS service made on a principal's behalf.
+_ORG_ACCOUNT = "222222222222"
+_SSO_ISSUER = f"arn:aws:iam::{DEFAULT_ACCOUNT}:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Admin_0123abcd"
+IDENTITIES: dict[str, dict[str, Any]] = {
+    "sso": {
+        "type": "AssumedRole", "principalId": "AROAEXAMPLESSO:raj@example.com",
+        "arn": f"arn:aws:sts::{DEFAULT_ACCOUNT}:assumed-role/AWSReservedSSO_Admin_0123abcd/raj@example.com",
+        "accountId": DEFAULT_ACCOUNT, "accessKeyId": "ASIAEXAMPLESSORAJ",
+        "sessionContext": {"sessionIssuer": {"type": "Role", "arn": _SSO_ISSUER, "accountId": DEFAULT_ACCOUNT,
+                                             "userName": "AWSReservedSSO_Admin_0123abcd"},
+                           "attributes": {"mfaAuthenticated": "false", "creationDate": "2026-01-15T08:00:00Z"}},
+    },
+    "chain": {
+        "type": "AssumedRole", "principalId": "AROAEXAMPLEOPS:ops-handoff",
+        "arn": f"arn:aws:sts::{_ORG_ACCOUNT}:assumed-role/ops-admin/ops-handoff",
+        "accountId": _ORG_ACCOUNT, "accessKeyId": "ASIAEXAMPLECHAINED",
+        "sessionContext": {"sessionIssuer": {"type": "Role", "arn": f"arn:aws:iam::{_ORG_ACCOUNT}:role/ops-admin",
+                                             "accountId": _ORG_ACCOUNT, "userName": "ops-admin"}},
+    },
+    "workload": {
+        "type": "AssumedRole", "principalId": "AROAEXAMPLEAPP:i-0a1b2c3d4e5f60718",
+        "arn": f"arn:aws:sts::{DEFAULT_ACCOUNT}:assumed-role/app-server/i-0a1b2c3d4e5f60718",
+        "accountId": DEFAULT_ACCOUNT, "accessKeyId": "ASIAEXAMPLEINSTANCE",
+        "sessionContext": {"sessionIssuer": {"type": "Role", "arn": f"arn:aws:iam::{DEFAULT_ACCOUNT}:role/app-server",
+                                             "accountId": DEFAULT_ACCOUNT, "userName": "app-server"},
+                           "ec2RoleDelivery": "2.0"},
+    },
+    "ci": {
+        "type": "AssumedRole", "principalId": "AROAEXAMPLECI:GitHubActions",
+        "arn": f"arn:aws:sts::{DEFAULT_ACCOUNT}:assumed-role/github-deploy/GitHubActions",
+        "accountId": DEFAULT_ACCOUNT, "accessKeyId": "ASIAEXAMPLEGITHUB",
+        "sessionContext": {"sessionIssuer": {"type": "Role", "arn": f"arn:aws:iam::{DEFAULT_ACCOUNT}:role/github-deploy",
+                                             "accountId": DEFAULT_ACCOUNT, "userName": "github-deploy"}},
+    },
+    "service": {
+        "type": "AssumedRole", "principalId": "AROAEXAMPLESTACK:AWSCloudFormation",
+        "arn": f"arn:aws:sts::{DEFAULT_ACCOUNT}:assumed-role/stack-role/AWSCloudFormation",
+        "accountId": DEFAULT_ACCOUNT, "invokedBy": "cloudformation.amazonaws.com",
+    },
+}
+
+
+def _issuing_record(identity: str, record: dict[str, Any]) -> dict[str, Any] | None:
+    """The STS record that issued an example identity's credentials, a few minutes before it."""
+    if identity not in ("chain", "ci"):
+        return None
+    issued = IDENTITIES[identity]
+    when = times.iso_z(parse_iso(record.get("eventTime", RECORD_DEFAULTS["eventTime"])) - timedelta(minutes=5))
+    base = {"eventID": f"issue-{record['eventID']}", "eventTime": when, "eventSource": "sts.amazonaws.com",
+            "readOnly": True, "resources": [],
+            "responseElements": {"credentials": {"accessKeyId": issued["accessKeyId"]},
+                                 "assumedRoleUser": {"arn": issued["arn"]}}}
+    if identity == "chain":  # raj's Identity Center session assumes a role in another account
+        return {**base, "eventName": "AssumeRole", "recipientAccountId": _ORG_ACCOUNT,
+                "requestParameters": {"roleArn": f"arn:aws:iam::{_ORG_ACCOUNT}:role/ops-admin",
+                                      "roleSessionName": "ops-handoff"},
+                "userIdentity": IDENTITIES["sso"]}
+    subject = "repo:example-org/app:ref:refs/heads/main"
+    return {**base, "eventName": "AssumeRoleWithWebIdentity", "sourceIPAddress": "20.1.2.3",
+            "requestParameters": {"roleArn": f"arn:aws:iam::{DEFAULT_ACCOUNT}:role/github-deploy",
+                                  "roleSessionName": "GitHubActions"},
+            "userIdentity": {"type": "WebIdentityUser", "userName": subject,
+                             "principalId": "arn:aws:iam::111111111111:oidc-provider/"
+                                            f"token.actions.githubusercontent.com:sts.amazonaws.com:{subject}"}}
+
+
+def expand_identities(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Records with ``identity: <name>`` get that caller, plus the record issuing its credentials."""
+    out = []
+    for record in records:
+        name = record.get("identity")
+        if name is None:
+            out.append(record)
+            continue
+        if name not in IDENTITIES:
+            raise ValueError(f"example record {record.get('eventID')}: unknown identity {name!r} "
+                             f"(known: {', '.join(IDENTITIES)})")
+        record = {k: v for k, v in record.items() if k != "identity"}
+        record["userIdentity"] = copy.deepcopy(IDENTITIES[name])
+        if name == "chain":
+            record.setdefault("recipientAccountId", _ORG_ACCOUNT)
+        issuing = _issuing_record(name, record)
+        out.extend([issuing, record] if issuing else [record])
+    return out
 
 
 @dataclass
@@ -87,7 +178,7 @@ def run_case(detection: Detection, case: dict[str, Any], workdir: Path,
              settings: Settings | None = None) -> CaseResult:
     """Write, ingest and detect one case; the result lists every expectation that failed."""
     result = CaseResult(detection.id, case.get("name", "?"))
-    records = [with_defaults(r) for r in case.get("records") or []]
+    records = [with_defaults(r) for r in expand_identities(case.get("records") or [])]
     findings = case.get("findings") or []
     source, lake = workdir / "source", workdir / "lake"
     write_cloudtrail(source, records, org_id=case.get("org_id", "o-exampleorg"))
@@ -117,6 +208,14 @@ def run_case(detection: Detection, case: dict[str, Any], workdir: Path,
         result.problems.append(f"not reported: {', '.join(missing)}")
     if unexpected:
         result.problems.append(f"reported but must not be: {', '.join(unexpected)}")
+    for event_id, expected_type in (case.get("actor_types") or {}).items():
+        found = [f.actor_type for f in outcome.findings if event_id in f.event_ids]
+        if found and found[0] != expected_type:
+            result.problems.append(f"{event_id}: actor_type {found[0]}, expected {expected_type}")
+    for event_id, expected_actor in (case.get("actors") or {}).items():
+        found = [f.actor for f in outcome.findings if event_id in f.event_ids]
+        if found and found[0] != expected_actor:
+            result.problems.append(f"{event_id}: actor {found[0]}, expected {expected_actor}")
     if "finding_count" in case and len(outcome.findings) != case["finding_count"]:
         result.problems.append(f"{len(outcome.findings)} finding(s), expected {case['finding_count']}")
     if "finding_events" in case:
