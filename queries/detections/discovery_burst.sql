@@ -80,7 +80,7 @@ covered AS (
   FROM counted
   WHERE delta = 0
 )
-SELECT r.event_id, r.event_time, r.account_id, r.region, r.principal, r.source_ip, r.event_source, r.event_name,
+SELECT r.event_id, r.event_time, r.account_id, r.region, r.principal, r.source_ip, r.actor, r.actor_type, r.event_source, r.event_name,
        r.error_code, r.user_agent
 FROM reads r
 JOIN covered c ON c.principal = r.principal AND c.ts = r.ts
