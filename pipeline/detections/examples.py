@@ -3,8 +3,10 @@
 Each detection ``<id>`` has ``tests/detections/<id>.yaml`` with cases. A case gives CloudTrail
 ``records`` (or GuardDuty ``findings``), the event ids that must be reported (``fires``) and
 those that must not (``silent``), optionally ``finding_count``, ``finding_events`` (the event ids of
-each finding), ``params`` (threshold overrides) and ``window`` ([start, end], default: the records'
-span plus an hour each side).
+each finding), ``params`` (threshold overrides), ``source`` (the configured source,
+``s3://bucket/prefix``), ``actor_types``/``actors`` (event id -> its finding's actor) and
+``window`` ([start, end], default: the records' span plus an hour each side). A record may name
+an ``identity`` instead of a userIdentity (:mod:`pipeline.detections.example_identities`).
 Records are written in the bucket layout, ingested and detected on DuckDB, exactly like data.
 """
 
@@ -21,6 +23,7 @@ import yaml
 
 from pipeline.catalog.specs import load_specs
 from pipeline.config import Settings
+from pipeline.detections.example_identities import expand_identities
 from pipeline.detections.run import run_detections
 from pipeline.detections.spec import Detection
 from pipeline.engines.duckdb import DuckDBEngine
@@ -32,7 +35,6 @@ from pipeline.source.writer import (
     write_cloudtrail,
     write_guardduty,
 )
-from pipeline import times
 from pipeline.times import parse_iso
 
 RECORD_DEFAULTS: dict[str, Any] = {
@@ -55,96 +57,6 @@ RECORD_DEFAULTS: dict[str, Any] = {
         "userName": "alice",
     },
 }
-
-
-# `identity: <name>` in an example record stands for one of these callers (docs/actors.md):
-# a person's IAM Identity Center session, a role session chained from it in another account
-# (the example gains the AssumeRole record that issued its key), an EC2 instance's credentials,
-# a GitHub Actions OIDC role session (with its AssumeRoleWithWebIdentity record), and a call an
-# AWS service made on a principal's behalf.
-_ORG_ACCOUNT = "222222222222"
-_SSO_ISSUER = f"arn:aws:iam::{DEFAULT_ACCOUNT}:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Admin_0123abcd"
-IDENTITIES: dict[str, dict[str, Any]] = {
-    "sso": {
-        "type": "AssumedRole", "principalId": "AROAEXAMPLESSO:raj@example.com",
-        "arn": f"arn:aws:sts::{DEFAULT_ACCOUNT}:assumed-role/AWSReservedSSO_Admin_0123abcd/raj@example.com",
-        "accountId": DEFAULT_ACCOUNT, "accessKeyId": "ASIAEXAMPLESSORAJ",
-        "sessionContext": {"sessionIssuer": {"type": "Role", "arn": _SSO_ISSUER, "accountId": DEFAULT_ACCOUNT,
-                                             "userName": "AWSReservedSSO_Admin_0123abcd"},
-                           "attributes": {"mfaAuthenticated": "false", "creationDate": "2026-01-15T08:00:00Z"}},
-    },
-    "chain": {
-        "type": "AssumedRole", "principalId": "AROAEXAMPLEOPS:ops-handoff",
-        "arn": f"arn:aws:sts::{_ORG_ACCOUNT}:assumed-role/ops-admin/ops-handoff",
-        "accountId": _ORG_ACCOUNT, "accessKeyId": "ASIAEXAMPLECHAINED",
-        "sessionContext": {"sessionIssuer": {"type": "Role", "arn": f"arn:aws:iam::{_ORG_ACCOUNT}:role/ops-admin",
-                                             "accountId": _ORG_ACCOUNT, "userName": "ops-admin"}},
-    },
-    "workload": {
-        "type": "AssumedRole", "principalId": "AROAEXAMPLEAPP:i-0a1b2c3d4e5f60718",
-        "arn": f"arn:aws:sts::{DEFAULT_ACCOUNT}:assumed-role/app-server/i-0a1b2c3d4e5f60718",
-        "accountId": DEFAULT_ACCOUNT, "accessKeyId": "ASIAEXAMPLEINSTANCE",
-        "sessionContext": {"sessionIssuer": {"type": "Role", "arn": f"arn:aws:iam::{DEFAULT_ACCOUNT}:role/app-server",
-                                             "accountId": DEFAULT_ACCOUNT, "userName": "app-server"},
-                           "ec2RoleDelivery": "2.0"},
-    },
-    "ci": {
-        "type": "AssumedRole", "principalId": "AROAEXAMPLECI:GitHubActions",
-        "arn": f"arn:aws:sts::{DEFAULT_ACCOUNT}:assumed-role/github-deploy/GitHubActions",
-        "accountId": DEFAULT_ACCOUNT, "accessKeyId": "ASIAEXAMPLEGITHUB",
-        "sessionContext": {"sessionIssuer": {"type": "Role", "arn": f"arn:aws:iam::{DEFAULT_ACCOUNT}:role/github-deploy",
-                                             "accountId": DEFAULT_ACCOUNT, "userName": "github-deploy"}},
-    },
-    "service": {
-        "type": "AssumedRole", "principalId": "AROAEXAMPLESTACK:AWSCloudFormation",
-        "arn": f"arn:aws:sts::{DEFAULT_ACCOUNT}:assumed-role/stack-role/AWSCloudFormation",
-        "accountId": DEFAULT_ACCOUNT, "invokedBy": "cloudformation.amazonaws.com",
-    },
-}
-
-
-def _issuing_record(identity: str, record: dict[str, Any]) -> dict[str, Any] | None:
-    """The STS record that issued an example identity's credentials, a few minutes before it."""
-    if identity not in ("chain", "ci"):
-        return None
-    issued = IDENTITIES[identity]
-    when = times.iso_z(parse_iso(record.get("eventTime", RECORD_DEFAULTS["eventTime"])) - timedelta(minutes=5))
-    base = {"eventID": f"issue-{record['eventID']}", "eventTime": when, "eventSource": "sts.amazonaws.com",
-            "readOnly": True, "resources": [],
-            "responseElements": {"credentials": {"accessKeyId": issued["accessKeyId"]},
-                                 "assumedRoleUser": {"arn": issued["arn"]}}}
-    if identity == "chain":  # raj's Identity Center session assumes a role in another account
-        return {**base, "eventName": "AssumeRole", "recipientAccountId": _ORG_ACCOUNT,
-                "requestParameters": {"roleArn": f"arn:aws:iam::{_ORG_ACCOUNT}:role/ops-admin",
-                                      "roleSessionName": "ops-handoff"},
-                "userIdentity": IDENTITIES["sso"]}
-    subject = "repo:example-org/app:ref:refs/heads/main"
-    return {**base, "eventName": "AssumeRoleWithWebIdentity", "sourceIPAddress": "20.1.2.3",
-            "requestParameters": {"roleArn": f"arn:aws:iam::{DEFAULT_ACCOUNT}:role/github-deploy",
-                                  "roleSessionName": "GitHubActions"},
-            "userIdentity": {"type": "WebIdentityUser", "userName": subject,
-                             "principalId": "arn:aws:iam::111111111111:oidc-provider/"
-                                            f"token.actions.githubusercontent.com:sts.amazonaws.com:{subject}"}}
-
-
-def expand_identities(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Records with ``identity: <name>`` get that caller, plus the record issuing its credentials."""
-    out = []
-    for record in records:
-        name = record.get("identity")
-        if name is None:
-            out.append(record)
-            continue
-        if name not in IDENTITIES:
-            raise ValueError(f"example record {record.get('eventID')}: unknown identity {name!r} "
-                             f"(known: {', '.join(IDENTITIES)})")
-        record = {k: v for k, v in record.items() if k != "identity"}
-        record["userIdentity"] = copy.deepcopy(IDENTITIES[name])
-        if name == "chain":
-            record.setdefault("recipientAccountId", _ORG_ACCOUNT)
-        issuing = _issuing_record(name, record)
-        out.extend([issuing, record] if issuing else [record])
-    return out
 
 
 @dataclass
@@ -193,6 +105,8 @@ def run_case(detection: Detection, case: dict[str, Any], workdir: Path,
     settings = settings or Settings()
     if case.get("params"):
         settings.raw["detections"][detection.id] = dict(case["params"])
+    if case.get("source"):  # the deployment's configured source: a template sees its bucket
+        settings.raw["source"] = str(case["source"])
     engine = DuckDBEngine(lake, specs)
     try:
         outcome = run_detections(engine, [detection], start, end, settings)

@@ -170,8 +170,8 @@ def _macros(ctx: RenderContext) -> dict[str, Callable[..., Sql]]:
         (the actor fragment reads the credentials issued before the window)."""
         if table not in ctx.time_columns:
             raise TemplateError(f"window(): unknown table {table!r}")
-        if not isinstance(before_minutes, int) or isinstance(before_minutes, bool) or before_minutes < 0:
-            raise TemplateError(f"window(): before_minutes must be a whole number >= 0, not {before_minutes!r}")
+        if isinstance(before_minutes, bool) or not isinstance(before_minutes, int) or before_minutes < 0:
+            raise TemplateError(f"window(): before_minutes must be a whole number >= 0: {before_minutes!r}")
         prefix = f"{identifier(alias)}." if alias else ""
         start = ctx.start - timedelta(minutes=before_minutes)
         days = partition_days(start, ctx.end)
@@ -208,7 +208,8 @@ def _macros(ctx: RenderContext) -> dict[str, Callable[..., Sql]]:
 # Parameters every template sees, which a detection's own parameters may override.
 # actor_session_minutes: how far before a window fragments/actor_records.sql looks for the call
 # that issued a session's credentials (12 hours, the longest role session AWS allows).
-GLOBAL_PARAMS: dict[str, Any] = {"actor_session_minutes": 720}
+# source_bucket: the S3 bucket of the configured source (pipeline.detections.run sets it), or None.
+GLOBAL_PARAMS: dict[str, Any] = {"actor_session_minutes": 720, "source_bucket": None}
 
 
 # Shared fragments (``{% include 'fragments/record_columns.sql' %}``) live in queries/ like all SQL.
