@@ -22,6 +22,7 @@ from pipeline.cli.compact import compact
 from pipeline.cli.console import console, err_console, progress_bar, table
 from pipeline.cli.cost import cost
 from pipeline.cli.coverage import coverage
+from pipeline.cli.importer import import_logs
 from pipeline.cli.integrity import validate_logs
 from pipeline.cli.reports import report_app
 from pipeline.cli.routing import resolve
@@ -46,6 +47,7 @@ app.command("resolve")(resolve)
 app.command("coverage")(coverage)
 app.command("cost")(cost)
 app.command("compact")(compact)
+app.command("import")(import_logs)
 
 
 def print_ingest(reports: list[IngestReport]) -> None:

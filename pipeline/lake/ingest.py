@@ -21,6 +21,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from fnmatch import fnmatch
 from pathlib import Path
 
 import duckdb
@@ -33,6 +34,7 @@ from pipeline.lake.normalize import NO_FIELDS, NormalizeReport, normalize_record
 from pipeline.lake.parts import READ_ERRORS, compact_partition, copy_to_parquet
 from pipeline.lake.report import IngestReport, SkipLedger
 from pipeline.source.guardduty import UnreadableFile, iter_findings
+from pipeline.source.responder import skip_reason
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +58,13 @@ def _account_dirs(base: Path) -> list[Path]:
     return out
 
 
-def discover(root: Path, spec: TableSpec, days: set[str] | None = None) -> dict[tuple[str, ...], list[Path]]:
+def discover(root: Path, spec: TableSpec, days: set[str] | None = None,
+             strays: list[Path] | None = None) -> dict[tuple[str, ...], list[Path]]:
     """Raw files under ``root`` grouped by partition values; only ``days`` when given.
 
     Walks the folder levels instead of globbing per day, so a window of years costs no more
-    than the folders that exist.
+    than the folders that exist. Other files in the day folders (a plain ``.json`` export copied
+    into the layout) are appended to ``strays``, so the caller can say they were not read.
     """
     regex = re.compile(spec.partition_regex())
     marker = spec.partition_template.split("/")[1]  # "CloudTrail" or "GuardDuty"
@@ -76,6 +80,9 @@ def discover(root: Path, spec: TableSpec, days: set[str] | None = None) -> dict[
                             match = regex.search(path.as_posix())
                             if match and path.is_file():
                                 groups[match.groups()].append(path)
+                        if strays is not None:
+                            strays.extend(p for p in day_dir.iterdir()
+                                          if p.is_file() and not fnmatch(p.name, spec.file_glob))
     return {k: sorted(v) for k, v in sorted(groups.items())}
 
 
@@ -343,7 +350,12 @@ def ingest_table(
     """
     report = IngestReport(table=spec.name)
     source = Path(source).resolve()
-    groups = discover(source, spec, days)
+    strays: list[Path] = []
+    groups = discover(source, spec, days, strays)
+    for path in strays:  # nothing under the source goes unread without a word
+        if skip_reason(path) is None:
+            report.warn(f"{path}: not read: not {spec.file_glob} as delivered to S3 "
+                        "(`trailguard import` files exports into the layout)")
     state, ledger = IngestState(lake, spec.name), SkipLedger(lake, spec.name)
     todo: list[tuple[tuple[str, ...], list[Path]]] = []
     for partition, files in groups.items():
