@@ -5,7 +5,7 @@ load_findings, event_volume``); each is loaded on first use so the CLI starts fa
 
 - Setup: ``load_settings``, ``open_engine``, ``ingest_source`` (``pipeline.workflow.ingest``), ``detect``
 - Findings and trends: ``load_findings``, ``findings_trend``, ``week_over_week``, ``top_principals``,
-  ``top_source_ips``, ``event_volume``, ``top_apis``, ``first_seen``, ``guardduty_trends``,
+  ``top_actors``, ``top_source_ips``, ``event_volume``, ``top_apis``, ``first_seen``, ``guardduty_trends``,
   ``guardduty_by_family``, ``log_coverage``, ``coverage_health``
 - Investigation: ``timeline``, ``principal_timeline``, ``pivot``, ``related_guardduty``,
   ``investigate_principal``, ``around_finding``
@@ -30,6 +30,7 @@ _EXPORTS = {
     "findings_trend": "pipeline.reports.trends",
     "week_over_week": "pipeline.reports.trends",
     "top_principals": "pipeline.reports.trends",
+    "top_actors": "pipeline.reports.trends",
     "top_source_ips": "pipeline.reports.trends",
     "event_volume": "pipeline.reports.trends",
     "top_apis": "pipeline.reports.trends",

@@ -25,6 +25,7 @@ from pipeline.cli.coverage import coverage
 from pipeline.cli.detections import detections_app
 from pipeline.cli.doctor import doctor
 from pipeline.cli.findings import FINDING_COLUMNS, findings_app
+from pipeline.cli.importer import import_logs
 from pipeline.cli.integrity import validate_logs
 from pipeline.cli.options import ROOT_HELP, GlobalOptionsGroup, root_options, show_version
 from pipeline.cli.output import STDOUT, Format, check_writable, emit, write_json_lines
@@ -72,6 +73,7 @@ app.command("coverage")(coverage)
 app.command("cost")(cost)
 app.command("compact")(compact)
 app.command("doctor")(doctor)
+app.command("import")(import_logs)
 
 
 def print_ingest(reports: list[IngestReport]) -> None:

@@ -3,8 +3,10 @@
 Each detection ``<id>`` has ``tests/detections/<id>.yaml`` with cases. A case gives CloudTrail
 ``records`` (or GuardDuty ``findings``), the event ids that must be reported (``fires``) and
 those that must not (``silent``), optionally ``finding_count``, ``finding_events`` (the event ids of
-each finding), ``params`` (threshold overrides) and ``window`` ([start, end], default: the records'
-span plus an hour each side).
+each finding), ``params`` (threshold overrides), ``source`` (the configured source,
+``s3://bucket/prefix``), ``actor_types``/``actors`` (event id -> its finding's actor) and
+``window`` ([start, end], default: the records' span plus an hour each side). A record may name
+an ``identity`` instead of a userIdentity (:mod:`pipeline.detections.example_identities`).
 Records are written in the bucket layout, ingested and detected on DuckDB, exactly like data.
 """
 
@@ -21,6 +23,7 @@ import yaml
 
 from pipeline.catalog.specs import load_specs
 from pipeline.config import Settings
+from pipeline.detections.example_identities import expand_identities
 from pipeline.detections.run import run_detections
 from pipeline.detections.spec import Detection
 from pipeline.engines.duckdb import DuckDBEngine
@@ -87,7 +90,7 @@ def run_case(detection: Detection, case: dict[str, Any], workdir: Path,
              settings: Settings | None = None) -> CaseResult:
     """Write, ingest and detect one case; the result lists every expectation that failed."""
     result = CaseResult(detection.id, case.get("name", "?"))
-    records = [with_defaults(r) for r in case.get("records") or []]
+    records = [with_defaults(r) for r in expand_identities(case.get("records") or [])]
     findings = case.get("findings") or []
     source, lake = workdir / "source", workdir / "lake"
     write_cloudtrail(source, records, org_id=case.get("org_id", "o-exampleorg"))
@@ -102,6 +105,8 @@ def run_case(detection: Detection, case: dict[str, Any], workdir: Path,
     settings = settings or Settings()
     if case.get("params"):
         settings.raw["detections"][detection.id] = dict(case["params"])
+    if case.get("source"):  # the deployment's configured source: a template sees its bucket
+        settings.raw["source"] = str(case["source"])
     engine = DuckDBEngine(lake, specs)
     try:
         outcome = run_detections(engine, [detection], start, end, settings)
@@ -117,6 +122,14 @@ def run_case(detection: Detection, case: dict[str, Any], workdir: Path,
         result.problems.append(f"not reported: {', '.join(missing)}")
     if unexpected:
         result.problems.append(f"reported but must not be: {', '.join(unexpected)}")
+    for event_id, expected_type in (case.get("actor_types") or {}).items():
+        found = [f.actor_type for f in outcome.findings if event_id in f.event_ids]
+        if found and found[0] != expected_type:
+            result.problems.append(f"{event_id}: actor_type {found[0]}, expected {expected_type}")
+    for event_id, expected_actor in (case.get("actors") or {}).items():
+        found = [f.actor for f in outcome.findings if event_id in f.event_ids]
+        if found and found[0] != expected_actor:
+            result.problems.append(f"{event_id}: actor {found[0]}, expected {expected_actor}")
     if "finding_count" in case and len(outcome.findings) != case["finding_count"]:
         result.problems.append(f"{len(outcome.findings)} finding(s), expected {case['finding_count']}")
     if "finding_events" in case:

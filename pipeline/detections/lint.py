@@ -38,6 +38,12 @@ class LintResult:
         return not self.problems
 
 
+# What every CloudTrail detection returns besides REQUIRED_COLUMNS: the resolved actor.
+ACTOR_COLUMNS = ("actor", "actor_type")
+# Detections about a place or a delivery, not a caller, may leave the actor out.
+ACTORLESS = frozenset({"log_delivery_gap"})
+
+
 def _unpruned_tables(tree: exp.Expr) -> list[str]:
     """Partitioned tables read by a SELECT whose WHERE has no ``day IN (...)`` predicate."""
     partitioned = {physical[0] for physical in LOGICAL_TABLES.values()}
@@ -122,6 +128,11 @@ def lint_detection(path: Path) -> LintResult:
         result.problems.append(str(exc))
         return result
     lint_sql(rendered, path, result, require_finding_columns=True)
+    columns = _output_columns(sqlglot.parse_one(rendered, read="athena")) if result.ok else None
+    if columns is not None and "cloudtrail" in detection.tables and detection.id not in ACTORLESS:
+        absent = [c for c in ACTOR_COLUMNS if c not in columns]
+        if absent:  # findings carry who did it: read actor_records (queries/fragments/actor_records.sql)
+            result.problems.append(f"does not return {', '.join(absent)} (read actor_records)")
     return result
 
 

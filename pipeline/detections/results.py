@@ -18,7 +18,9 @@ from pipeline.findings.model import Finding, clean_value, finding_id
 from pipeline.findings.severity import worst
 from pipeline.times import parse_iso, parse_lenient
 
-_CORE = {*REQUIRED_COLUMNS, "severity", "source_ip"}
+_CORE = {*REQUIRED_COLUMNS, "severity", "source_ip", "actor", "actor_type"}
+# Working columns of queries/fragments/actor_records.sql, never part of a finding's context.
+_HELPERS = {"direct_actor", "direct_actor_type", "session_key", "session_actor", "session_actor_type"}
 
 
 def _varying(rows: list[dict[str, Any]], column: str) -> Any:
@@ -33,9 +35,9 @@ def _build(detection: Detection, rows: list[dict[str, Any]]) -> Finding:
     first = rows[0]
     severity = worst((r.get("severity") for r in rows), detection.severity)
     dedup = {k: first.get(k) for k in detection.dedup_key}
-    extra = sorted({k for r in rows for k in r} - _CORE)
+    extra = sorted({k for r in rows for k in r} - _CORE - _HELPERS)
     context = {k: _varying(rows, k) for k in extra}
-    for column in ("account_id", "region", "principal", "source_ip"):
+    for column in ("account_id", "region", "principal", "source_ip", "actor"):
         distinct = sorted({str(r.get(column)) for r in rows if r.get(column) is not None})
         if len(distinct) > 1:
             context[f"{column}s"] = distinct
@@ -56,6 +58,8 @@ def _build(detection: Detection, rows: list[dict[str, Any]]) -> Finding:
         runbook=detection.runbook,
         dedup_key=dedup,
         context=context,
+        actor=first.get("actor"),
+        actor_type=first.get("actor_type"),
     )
 
 

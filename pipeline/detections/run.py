@@ -15,6 +15,7 @@ from pipeline.detections.suppressions import active_rules
 from pipeline.engines.base import Engine, EngineError
 from pipeline.engines.templating import RenderContext, render
 from pipeline.findings.model import Finding
+from pipeline.source.s3sync import parse_s3_uri
 
 
 @dataclass
@@ -47,6 +48,9 @@ def render_detection(
     """The detection's SQL for this window and engine, and the parameters it used."""
     overrides = settings.detection_overrides(detection.id) if settings else {}
     params = detection.params(overrides)
+    if settings is not None and settings.source.startswith("s3://"):
+        # The bucket this deployment reads its logs from: a trail's bucket whatever its name.
+        params["source_bucket"] = parse_s3_uri(settings.source)[0]
     query_start = start - timedelta(minutes=detection.lookback_minutes)
     # An engine that picks tables per window (Athena: the Parquet twin once those days are compacted).
     tables_for = getattr(engine, "tables_for", None)

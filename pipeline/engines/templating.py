@@ -194,18 +194,23 @@ def _macros(ctx: RenderContext) -> dict[str, Callable[..., Sql]]:
             raise TemplateError(f"unknown table {logical!r}; known: {', '.join(sorted(ctx.table_names))}")
         return Sql(ctx.table_names[logical])
 
-    def window(table: str = "cloudtrail", alias: str | None = None) -> Sql:
+    def window(table: str = "cloudtrail", alias: str | None = None, before_minutes: int = 0) -> Sql:
+        """The window's partitions and times; ``before_minutes`` reaches back before its start
+        (the actor fragment reads the credentials issued before the window)."""
         if table not in ctx.time_columns:
             raise TemplateError(f"window(): unknown table {table!r}")
+        if isinstance(before_minutes, bool) or not isinstance(before_minutes, int) or before_minutes < 0:
+            raise TemplateError(f"window(): before_minutes must be a whole number >= 0: {before_minutes!r}")
         prefix = f"{identifier(alias)}." if alias else ""
-        days = partition_days(ctx.start, ctx.end)
+        start = ctx.start - timedelta(minutes=before_minutes)
+        days = partition_days(start, ctx.end)
         if len(days) <= MAX_DAY_LIST:
             day_predicate = f"{prefix}day IN {sql_literal(days)}"
         else:  # a long back-fill: a range prunes the same and keeps the statement small
             day_predicate = f"{prefix}day BETWEEN {sql_literal(days[0])} AND {sql_literal(days[-1])}"
         time_col = prefix + ctx.time_columns[table]
         return Sql(
-            f"({day_predicate} AND {time_col} >= {sql_literal(iso_utc(ctx.start))} "
+            f"({day_predicate} AND {time_col} >= {sql_literal(iso_utc(start))} "
             f"AND {time_col} < {sql_literal(iso_utc(ctx.end))})"
         )
 
@@ -230,6 +235,13 @@ def _macros(ctx: RenderContext) -> dict[str, Callable[..., Sql]]:
     }
 
 
+# Parameters every template sees, which a detection's own parameters may override.
+# actor_session_minutes: how far before a window fragments/actor_records.sql looks for the call
+# that issued a session's credentials (12 hours, the longest role session AWS allows).
+# source_bucket: the S3 bucket of the configured source (pipeline.detections.run sets it), or None.
+GLOBAL_PARAMS: dict[str, Any] = {"actor_session_minutes": 720, "source_bucket": None}
+
+
 # Shared fragments (``{% include 'fragments/record_columns.sql' %}``) live in queries/ like all SQL.
 _ENV = jinja2.Environment(
     loader=jinja2.FileSystemLoader(QUERIES_DIR),
@@ -244,7 +256,7 @@ def render(template_text: str, ctx: RenderContext, *, name: str = "<query>") -> 
     """Render one query template; every failure names the template."""
     try:
         template = _ENV.from_string(template_text)
-        return template.render(**ctx.params, **_macros(ctx))
+        return template.render(**{**GLOBAL_PARAMS, **ctx.params}, **_macros(ctx))
     except TemplateError as exc:
         raise TemplateError(f"{name}: {exc}") from exc
     except jinja2.TemplateError as exc:

@@ -34,6 +34,10 @@ class Finding:
     runbook: str = ""
     dedup_key: dict[str, Any] = field(default_factory=dict)
     context: dict[str, Any] = field(default_factory=dict)
+    # Who did it, resolved across role chains (queries/fragments/actor_records.sql, docs/actors.md):
+    # a person, a workload, a service, root; None in findings written before actors existed.
+    actor: str | None = None
+    actor_type: str | None = None  # human | workload | service | root | unknown
 
     @property
     def is_sample(self) -> bool:

@@ -42,6 +42,7 @@ FINDING_FIELDS = pa.schema([
     ("account_id", _STR), ("region", _STR), ("principal", _STR), ("first_seen", _STR), ("last_seen", _STR),
     ("event_count", _INT), ("source_ip", _STR), ("attack", _LIST), ("runbook", _STR),
     ("dedup_key", _STR), ("context", _STR),  # dicts of arbitrary values: JSON text
+    ("actor", _STR), ("actor_type", _STR),  # null in parts written before actors were resolved
 ])
 RUN_FIELDS = pa.schema([
     ("run_id", _STR), ("detection_id", _STR), ("engine", _STR), ("window_start", _STR), ("window_end", _STR),

@@ -20,6 +20,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from fnmatch import fnmatch
 from pathlib import Path
 
 import duckdb
@@ -32,6 +33,7 @@ from pipeline.lake.parts import READ_ERRORS, SOURCE_FILE_COLUMN, compact_partiti
 from pipeline.lake.report import IngestReport, SkipLedger
 from pipeline.source.keys import local_account_dirs
 from pipeline.source.limits import Limits, UnreadableFile, check_size
+from pipeline.source.responder import skip_reason
 
 log = logging.getLogger(__name__)
 
@@ -65,13 +67,16 @@ def discover(
     spec: TableSpec,
     days: set[str] | None = None,
     rejected: list[tuple[Path, str]] | None = None,
+    strays: list[Path] | None = None,
 ) -> dict[tuple[str, ...], list[Path]]:
     """Raw files under ``root`` grouped by partition values; only ``days`` when given.
 
     Walks the folder levels instead of globbing per day, so a window of years costs no more
     than the folders that exist. Symbolic links (dangling, looping, or pointing outside the
     source) and folders named like log files are never read: they go to ``rejected`` with the
-    reason, so the caller can name and count them.
+    reason, so the caller can name and count them. Other files in the day folders (a plain
+    ``.json`` export copied into the layout) are appended to ``strays``, so the caller can say
+    they were not read.
     """
     regex = re.compile(spec.partition_regex())
     marker = spec.partition_template.split("/")[1]  # "CloudTrail" or "GuardDuty"
@@ -92,6 +97,9 @@ def discover(
                                 groups[match.groups()].append(path)
                             elif rejected is not None:
                                 rejected.append((path, why))
+                        if strays is not None:
+                            strays.extend(p for p in day_dir.iterdir()
+                                          if p.is_file() and not fnmatch(p.name, spec.file_glob))
     return {k: sorted(v) for k, v in sorted(groups.items())}
 
 
@@ -363,7 +371,12 @@ def ingest_table(
     report = IngestReport(table=spec.name)
     source = Path(source).resolve()
     rejected: list[tuple[Path, str]] = []
-    groups = discover(source, spec, days, rejected)
+    strays: list[Path] = []
+    groups = discover(source, spec, days, rejected, strays)
+    for path in strays:  # nothing under the source goes unread without a word
+        if skip_reason(path) is None:
+            report.warn(f"{path}: not read: not {spec.file_glob} as delivered to S3 "
+                        "(`trailguard import` files exports into the layout)")
     state, ledger = IngestState(lake, spec.name), SkipLedger(lake, spec.name)
     todo: list[tuple[tuple[str, ...], list[Path]]] = []
     for path, why in rejected:  # named and counted on every run: never read, never in the state

@@ -19,6 +19,7 @@ from pipeline.engines.queries import run_query, typed
 
 PIVOT_FIELDS = {
     "principal": "useridentity.arn",
+    "actor": "actor",  # who did it, across sessions and role chains (docs/actors.md)
     "role": "useridentity.sessioncontext.sessionissuer.arn",
     "access_key": "useridentity.accesskeyid",
     "source_ip": "sourceipaddress",

@@ -115,6 +115,27 @@ def top_principals(findings: pd.DataFrame, n: int = 10) -> pd.DataFrame:
     return top_by(findings, "principal", n)
 
 
+def with_actor(findings: pd.DataFrame) -> pd.DataFrame:
+    """Findings with ``actor`` always set: who did it, or the principal in findings stored before
+    actors were resolved (docs/actors.md), so old and new findings group together."""
+    rows = findings.copy()
+    principal = rows["principal"] if "principal" in rows else pd.Series(None, index=rows.index, dtype=object)
+    actor = rows["actor"] if "actor" in rows else pd.Series(None, index=rows.index, dtype=object)
+    rows["actor"] = actor.where(actor.notna() & (actor.astype(str) != ""), principal)
+    if "actor_type" not in rows:
+        rows["actor_type"] = None
+    return rows
+
+
+def top_actors(findings: pd.DataFrame, n: int = 10) -> pd.DataFrame:
+    """The people, workloads and services behind most findings, whatever credentials they used."""
+    rows = with_actor(findings)
+    frame = top_by(rows, "actor", n)
+    kinds = rows.dropna(subset=["actor"]).groupby(rows["actor"].astype(str))["actor_type"].first()
+    frame.insert(1, "actor_type", frame["actor"].map(kinds).fillna("").astype(str))
+    return frame
+
+
 def top_source_ips(findings: pd.DataFrame, n: int = 10) -> pd.DataFrame:
     return top_by(findings, "source_ip", n)
 

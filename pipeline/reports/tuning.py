@@ -18,26 +18,29 @@ from pipeline.detections.run import run_detections
 from pipeline.detections.spec import load_detections
 from pipeline.detections.suppressions import FIELDS, parse_rule
 from pipeline.engines.base import Engine
+from pipeline.reports import trends
 
 
 def hit_rates(findings: pd.DataFrame, days: float) -> pd.DataFrame:
-    """Per detection: findings, per day, distinct principals and accounts, share of all findings."""
+    """Per detection: findings, per day, distinct principals, actors and accounts, share of all findings."""
     if findings.empty:
         return pd.DataFrame(
-            columns=["detection_id", "findings", "per_day", "principals", "accounts", "share"]
+            columns=["detection_id", "findings", "per_day", "principals", "actors", "accounts", "share"]
         )
     grouped = findings.groupby(findings["detection_id"].astype(str))
     frame = pd.DataFrame(
         {
             "findings": grouped.size().astype("int64"),
             "principals": grouped["principal"].nunique().astype("int64"),
+            "actors": trends.with_actor(findings).groupby(findings["detection_id"].astype(str))["actor"]
+            .nunique().astype("int64"),
             "accounts": grouped["account_id"].nunique().astype("int64"),
         }
     )
     frame["per_day"] = frame["findings"] / days
     frame["share"] = frame["findings"] / frame["findings"].sum()
     frame = frame.sort_values("findings", ascending=False).rename_axis("detection_id").reset_index()
-    return frame[["detection_id", "findings", "per_day", "principals", "accounts", "share"]]
+    return frame[["detection_id", "findings", "per_day", "principals", "actors", "accounts", "share"]]
 
 
 def _findings_frame(findings: list[Any]) -> pd.DataFrame:

@@ -244,7 +244,7 @@ def build_weekly_report(
         runbooks={
             d: detections[d].runbook for d in new_high["detection_id"].astype(str).unique() if d in detections
         },
-        noisy_principals=trends.top_principals(findings),
+        noisy_principals=trends.top_actors(findings),
         top_source_ips=trends.top_source_ips(findings),
         new_entities=new_entities,
         guardduty=trends.guardduty_by_family(gd),

@@ -10,6 +10,10 @@ description: >
   so one arn calling in several accounts and regions is one principal, while two sessions of one
   role (two arns) are two. Records without an arn are not grouped. Reported are the refused calls
   that lie inside a qualifying window; other error codes and successful calls are not part of it.
+  Only calls a person or a workload made count: refusals of calls an AWS service made on the
+  principal's behalf (a service actor: invokedBy set, a service name such as sqs.amazonaws.com as
+  the source address, an AWSService identity) and the console's own background calls (user agent
+  `AWS Internal` or `aws-internal/...`) are not the principal probing (fragments/actor_direct.sql).
 runbook: >
   1. Look at what the principal tried (event_name, event_source) and from where (source_ip,
      user_agent): an enumeration tool's pattern (many services, Describe/List/Get) or one
@@ -28,18 +32,21 @@ parameters:
   window_minutes: 60
 */
 {%- set burst_source = 'denied' %}{% set burst_key = ['principal'] %}
-WITH denied AS (
+WITH {% include 'fragments/actor_records.sql' %},
+denied AS (
   -- DISTINCT: a record delivered twice (CloudTrail may) is one call, not two.
   SELECT DISTINCT
     {% include 'fragments/burst_record_columns.sql' %}
-  FROM {{ table('cloudtrail') }}
+  FROM actor_records
   WHERE {{ window() }}
     AND errorcode IN ('AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation', 'Client.UnauthorizedOperation')
     AND useridentity.arn IS NOT NULL
     AND useridentity.arn <> ''
+    AND {% include 'fragments/not_aws_service.sql' %}
+    AND NOT COALESCE(useragent = 'AWS Internal' OR lower(useragent) LIKE 'aws-internal%', FALSE)
     {{ suppressions() }}
 ),
 {% include 'fragments/burst_window.sql' %}
-SELECT event_id, event_time, account_id, region, principal, source_ip, event_source, event_name, error_code, user_agent
+SELECT event_id, event_time, account_id, region, principal, source_ip, actor, actor_type, event_source, event_name, error_code, user_agent
 FROM covered
 WHERE burst_start IS NOT NULL

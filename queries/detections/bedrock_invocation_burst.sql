@@ -25,11 +25,12 @@ parameters:
   window_minutes: 60
 */
 {%- set burst_source = 'invocations' %}{% set burst_key = ['principal'] %}
-WITH invocations AS (
+WITH {% include 'fragments/actor_records.sql' %},
+invocations AS (
   SELECT DISTINCT
     {% include 'fragments/burst_record_columns.sql' %},
     json_extract_scalar(requestparameters, '$.modelId') AS model_id
-  FROM {{ table('cloudtrail') }}
+  FROM actor_records
   WHERE {{ window() }}
     AND eventsource = 'bedrock.amazonaws.com'
     AND eventname IN ('InvokeModel', 'InvokeModelWithResponseStream', 'Converse', 'ConverseStream')
@@ -38,6 +39,6 @@ WITH invocations AS (
     {{ suppressions() }}
 ),
 {% include 'fragments/burst_window.sql' %}
-SELECT event_id, event_time, account_id, region, principal, source_ip, event_name, model_id, error_code, user_agent
+SELECT event_id, event_time, account_id, region, principal, source_ip, actor, actor_type, event_name, model_id, error_code, user_agent
 FROM covered
 WHERE burst_start IS NOT NULL

@@ -19,6 +19,7 @@ schedule: 15m
 dedup_key: [account_id, region, event_name, trail_name, principal]
 tables: [cloudtrail]
 */
+WITH {% include 'fragments/actor_records.sql' %}
 SELECT
   {% include 'fragments/record_columns.sql' %},
   eventname AS event_name,
@@ -28,7 +29,7 @@ SELECT
   errormessage AS error_message,
   requestparameters AS request_parameters,
   useragent AS user_agent
-FROM {{ table('cloudtrail') }}
+FROM actor_records
 WHERE {{ window() }}
   AND eventsource = 'cloudtrail.amazonaws.com'
   AND eventname IN ('StopLogging', 'DeleteTrail', 'UpdateTrail', 'PutEventSelectors')

@@ -21,7 +21,8 @@ parameters:
   window_minutes: 10
 */
 {%- set burst_source = 'keyed' %}{% set burst_key = ['group_kind', 'group_value'] %}
-WITH failures AS (
+WITH {% include 'fragments/actor_records.sql' %},
+failures AS (
   -- DISTINCT: a record delivered twice (CloudTrail may) is one sign-in attempt, not two.
   SELECT DISTINCT
     eventid AS event_id,
@@ -31,8 +32,10 @@ WITH failures AS (
     awsregion AS region,
     useridentity.arn AS principal,
     useridentity.username AS user_name,
-    sourceipaddress AS source_ip
-  FROM {{ table('cloudtrail') }}
+    sourceipaddress AS source_ip,
+    actor,
+    actor_type
+  FROM actor_records
   WHERE {{ window() }}
     AND eventname = 'ConsoleLogin'
     AND json_extract_scalar(responseelements, '$.ConsoleLogin') = 'Failure'
@@ -46,6 +49,6 @@ keyed AS (
   WHERE user_name IS NOT NULL AND user_name <> 'HIDDEN_DUE_TO_SECURITY_REASONS'
 ),
 {% include 'fragments/burst_window.sql' %}
-SELECT event_id, event_time, account_id, region, principal, source_ip, user_name, group_kind, group_value
+SELECT event_id, event_time, account_id, region, principal, source_ip, actor, actor_type, user_name, group_kind, group_value
 FROM covered
 WHERE burst_start IS NOT NULL

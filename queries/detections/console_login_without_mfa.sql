@@ -18,6 +18,7 @@ schedule: 15m
 dedup_key: [account_id, principal, source_ip]
 tables: [cloudtrail]
 */
+WITH {% include 'fragments/actor_records.sql' %}
 SELECT
   {% include 'fragments/record_columns.sql' %},
   eventname AS event_name,
@@ -25,7 +26,7 @@ SELECT
   useridentity.username AS user_name,
   json_extract_scalar(additionaleventdata, '$.LoginTo') AS login_to,
   useragent AS user_agent
-FROM {{ table('cloudtrail') }}
+FROM actor_records
 WHERE {{ window() }}
   AND eventname = 'ConsoleLogin'
   AND useridentity.type IN ('IAMUser', 'Root')

@@ -22,13 +22,14 @@ tables: [cloudtrail]
 parameters:
   window_minutes: 60
 */
+WITH {% include 'fragments/actor_records.sql' %}
 SELECT
   {% include 'fragments/record_columns.sql' %},
   eventname AS event_name,
   json_extract_scalar(requestparameters, '$.instanceId') AS instance_id,
   json_extract_scalar(requestparameters, '$.instanceOSUser') AS os_user,
   useragent AS user_agent
-FROM {{ table('cloudtrail') }}
+FROM actor_records
 WHERE {{ window() }}
   AND ((eventsource = 'ec2-instance-connect.amazonaws.com'
         AND eventname IN ('SendSSHPublicKey', 'SendSerialConsoleSSHPublicKey'))

@@ -23,13 +23,14 @@ tables: [cloudtrail]
 parameters:
   window_minutes: 60
 */
+WITH {% include 'fragments/actor_records.sql' %}
 SELECT
   {% include 'fragments/record_columns.sql' %},
   eventname AS event_name,
   json_extract_scalar(requestparameters, '$.instanceId') AS instance_id,
   errorcode AS error_code,
   useragent AS user_agent
-FROM {{ table('cloudtrail') }}
+FROM actor_records
 WHERE {{ window() }}
   AND eventsource = 'ec2.amazonaws.com'
   AND eventname = 'GetPasswordData'

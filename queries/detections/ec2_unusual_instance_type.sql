@@ -22,7 +22,8 @@ tables: [cloudtrail]
 parameters:
   instance_types: ['p2.*', 'p3.*', 'p3dn.*', 'p4d.*', 'p4de.*', 'p5.*', 'p5e.*', 'p5en.*', 'g2.*', 'g3.*', 'g3s.*', 'g4dn.*', 'g4ad.*', 'g5.*', 'g5g.*', 'g6.*', 'g6e.*', 'gr6.*', 'inf1.*', 'inf2.*', 'trn1.*', 'trn1n.*', 'trn2.*', 'dl1.*', 'dl2q.*', 'vt1.*', 'x2iedn.32xlarge', 'u-*']
 */
-WITH launches AS (
+WITH {% include 'fragments/actor_records.sql' %},
+launches AS (
   SELECT
     {% include 'fragments/record_columns.sql' %},
     eventname AS event_name,
@@ -30,14 +31,14 @@ WITH launches AS (
     json_extract_scalar(requestparameters, '$.instancesSet.items[0].maxCount') AS max_count,
     errorcode AS error_code,
     useragent AS user_agent
-  FROM {{ table('cloudtrail') }}
+  FROM actor_records
   WHERE {{ window() }}
     AND eventsource = 'ec2.amazonaws.com'
     AND eventname = 'RunInstances'
     AND {% include 'fragments/not_aws_service.sql' %}
     {{ suppressions() }}
 )
-SELECT event_id, event_time, account_id, region, principal, source_ip, event_name, instance_type,
+SELECT event_id, event_time, account_id, region, principal, source_ip, actor, actor_type, event_name, instance_type,
        max_count, error_code, user_agent
 FROM launches
 WHERE {{ matches('instance_type', instance_types) }}

@@ -19,12 +19,13 @@ schedule: 15m
 dedup_key: [account_id, instance_id, principal]
 tables: [cloudtrail]
 */
+WITH {% include 'fragments/actor_records.sql' %}
 SELECT
   {% include 'fragments/record_columns.sql' %},
   eventname AS event_name,
   json_extract_scalar(requestparameters, '$.instanceId') AS instance_id,
   useragent AS user_agent
-FROM {{ table('cloudtrail') }}
+FROM actor_records
 WHERE {{ window() }}
   AND eventsource = 'ec2.amazonaws.com'
   AND eventname = 'ModifyInstanceAttribute'

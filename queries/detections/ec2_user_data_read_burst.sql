@@ -23,11 +23,12 @@ parameters:
   window_minutes: 10
 */
 {%- set burst_source = 'reads' %}{% set burst_key = ['principal'] %}
-WITH reads AS (
+WITH {% include 'fragments/actor_records.sql' %},
+reads AS (
   SELECT DISTINCT
     {% include 'fragments/burst_record_columns.sql' %},
     json_extract_scalar(requestparameters, '$.instanceId') AS instance_id
-  FROM {{ table('cloudtrail') }}
+  FROM actor_records
   WHERE {{ window() }}
     AND eventsource = 'ec2.amazonaws.com'
     AND eventname = 'DescribeInstanceAttribute'
@@ -37,6 +38,6 @@ WITH reads AS (
     {{ suppressions() }}
 ),
 {% include 'fragments/burst_window.sql' %}
-SELECT event_id, event_time, account_id, region, principal, source_ip, event_name, instance_id, error_code, user_agent
+SELECT event_id, event_time, account_id, region, principal, source_ip, actor, actor_type, event_name, instance_id, error_code, user_agent
 FROM covered
 WHERE burst_start IS NOT NULL

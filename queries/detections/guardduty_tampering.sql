@@ -22,6 +22,7 @@ schedule: 15m
 dedup_key: [account_id, region, event_name, principal, detector_id]
 tables: [cloudtrail]
 */
+WITH {% include 'fragments/actor_records.sql' %}
 SELECT
   {% include 'fragments/record_columns.sql' %},
   eventname AS event_name,
@@ -32,7 +33,7 @@ SELECT
   errormessage AS error_message,
   requestparameters AS request_parameters,
   useragent AS user_agent
-FROM {{ table('cloudtrail') }}
+FROM actor_records
 WHERE {{ window() }}
   AND eventsource = 'guardduty.amazonaws.com'
   AND (

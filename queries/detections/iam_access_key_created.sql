@@ -16,6 +16,7 @@ schedule: 15m
 dedup_key: [account_id, principal, target_user]
 tables: [cloudtrail]
 */
+WITH {% include 'fragments/actor_records.sql' %}
 SELECT
   {% include 'fragments/record_columns.sql' %},
   eventsource AS event_source,
@@ -25,7 +26,7 @@ SELECT
            useridentity.username) AS target_user,
   json_extract_scalar(responseelements, '$.accessKey.accessKeyId') AS access_key_id,
   useragent AS user_agent
-FROM {{ table('cloudtrail') }}
+FROM actor_records
 WHERE {{ window() }}
   AND eventname = 'CreateAccessKey'
   AND errorcode IS NULL

@@ -20,13 +20,14 @@ schedule: 15m
 dedup_key: [account_id, target_user, event_name]
 tables: [cloudtrail]
 */
+WITH {% include 'fragments/actor_records.sql' %}
 SELECT
   {% include 'fragments/record_columns.sql' %},
   eventname AS event_name,
   json_extract_scalar(requestparameters, '$.userName') AS target_user,
   json_extract_scalar(requestparameters, '$.passwordResetRequired') AS password_reset_required,
   useragent AS user_agent
-FROM {{ table('cloudtrail') }}
+FROM actor_records
 WHERE {{ window() }}
   AND eventsource = 'iam.amazonaws.com'
   AND eventname IN ('CreateLoginProfile', 'UpdateLoginProfile')

@@ -19,6 +19,7 @@ schedule: 15m
 dedup_key: [account_id, event_name, target_role, target_user, target_group, policy_arn, policy_name]
 tables: [cloudtrail]
 */
+WITH {% include 'fragments/actor_records.sql' %}
 SELECT
   {% include 'fragments/record_columns.sql' %},
   eventsource AS event_source,
@@ -31,7 +32,7 @@ SELECT
   coalesce(json_extract_scalar(requestparameters, '$.versionId'),
            json_extract_scalar(responseelements, '$.policyVersion.versionId')) AS policy_version,
   json_extract_scalar(requestparameters, '$.policyDocument') AS policy_document
-FROM {{ table('cloudtrail') }}
+FROM actor_records
 WHERE {{ window() }}
   AND eventname IN ('PutRolePolicy', 'PutUserPolicy', 'PutGroupPolicy',
                     'AttachRolePolicy', 'AttachUserPolicy', 'AttachGroupPolicy',

@@ -24,7 +24,8 @@ tables: [cloudtrail]
 parameters:
   trusted_accounts: []
 */
-WITH changes AS (
+WITH {% include 'fragments/actor_records.sql' %},
+changes AS (
   SELECT
     {% include 'fragments/record_columns.sql' %},
     eventname AS event_name,
@@ -32,7 +33,7 @@ WITH changes AS (
     coalesce(json_extract_scalar(requestparameters, '$.policyDocument'),
              json_extract_scalar(requestparameters, '$.assumeRolePolicyDocument')) AS policy_document,
     useragent AS user_agent
-  FROM {{ table('cloudtrail') }}
+  FROM actor_records
   WHERE {{ window() }}
     AND eventsource = 'iam.amazonaws.com'
     AND eventname IN ('UpdateAssumeRolePolicy', 'CreateRole')
@@ -73,7 +74,7 @@ accounts AS (
         {%- if trusted_accounts %} AND a NOT IN {{ trusted_accounts }}{% endif %})) AS outside_accounts
   FROM principals CROSS JOIN org
 )
-SELECT event_id, event_time, account_id, region, principal, source_ip, event_name, role_name,
+SELECT event_id, event_time, account_id, region, principal, source_ip, actor, actor_type, event_name, role_name,
        outside_accounts, policy_document, user_agent
 FROM accounts
 WHERE cardinality(outside_accounts) > 0

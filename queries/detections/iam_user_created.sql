@@ -17,6 +17,7 @@ schedule: 15m
 dedup_key: [account_id, target_user]
 tables: [cloudtrail]
 */
+WITH {% include 'fragments/actor_records.sql' %}
 SELECT
   {% include 'fragments/record_columns.sql' %},
   eventsource AS event_source,
@@ -24,7 +25,7 @@ SELECT
   json_extract_scalar(requestparameters, '$.userName') AS target_user,
   json_extract_scalar(responseelements, '$.user.arn') AS target_user_arn,
   useragent AS user_agent
-FROM {{ table('cloudtrail') }}
+FROM actor_records
 WHERE {{ window() }}
   AND eventname = 'CreateUser'
   AND errorcode IS NULL

@@ -8,9 +8,12 @@ description: >
   A successful lambda:AddPermission (any API version: the event name is normalised with
   event_name()) whose principal is "*" or an AWS account outside the organization (not one of
   the accounts whose logs this trail holds, seen in the window, nor in `trusted_accounts`), without a SourceArn / SourceAccount / PrincipalOrgID condition
-  narrowing it. Service principals (s3.amazonaws.com, events.amazonaws.com ...) invoking the
-  function for its own account's resources do not fire. Function URLs with auth type NONE are the
-  same exposure: AddPermission with functionUrlAuthType NONE and principal "*" fires.
+  narrowing it. A grant to a service principal (s3.amazonaws.com, events.amazonaws.com ...) with
+  no condition at all (no SourceArn, SourceAccount, PrincipalOrgID or EventSourceToken) is just as
+  open: any account's bucket, rule or API can then invoke the function (the confused deputy), so
+  it fires too (`grantee` names the service); narrowed to a source, a service grant does not.
+  Function URLs with auth type NONE are the same exposure: AddPermission with
+  functionUrlAuthType NONE and principal "*" fires.
 runbook: >
   1. Read the statement (statement_id, grantee, function_name): remove it
      (aws lambda remove-permission) unless the function is a deliberate public or partner API.
@@ -22,7 +25,8 @@ tables: [cloudtrail]
 parameters:
   trusted_accounts: []
 */
-WITH grants AS (
+WITH {% include 'fragments/actor_records.sql' %},
+grants AS (
   SELECT
     {% include 'fragments/record_columns.sql' %},
     eventname AS event_name,
@@ -31,9 +35,10 @@ WITH grants AS (
     json_extract_scalar(requestparameters, '$.principal') AS grantee,
     coalesce(json_extract_scalar(requestparameters, '$.sourceArn'),
              json_extract_scalar(requestparameters, '$.sourceAccount'),
-             json_extract_scalar(requestparameters, '$.principalOrgID')) AS narrowed_by,
+             json_extract_scalar(requestparameters, '$.principalOrgID'),
+             json_extract_scalar(requestparameters, '$.eventSourceToken')) AS narrowed_by,
     useragent AS user_agent
-  FROM {{ table('cloudtrail') }}
+  FROM actor_records
   WHERE {{ window() }}
     AND eventsource = 'lambda.amazonaws.com'
     AND {{ event_name() }} = 'AddPermission'
@@ -46,11 +51,13 @@ org AS (
 grantee_accounts AS (
   SELECT grants.*, org.accounts AS org_accounts,
     CASE WHEN grantee = '*' THEN '*'
+         -- a service principal with no condition: every account's resources of that service
+         WHEN regexp_like(grantee, '^[a-z0-9.-]+\.amazonaws\.com(\.cn)?$') THEN '*'
          WHEN regexp_like(grantee, '^[0-9]{12}$') THEN grantee
          ELSE regexp_extract(grantee, '^arn:aws[a-z-]*:(iam|sts)::([0-9]{12}):', 2) END AS grantee_account
   FROM grants CROSS JOIN org
 )
-SELECT event_id, event_time, account_id, region, principal, source_ip, event_name, function_name,
+SELECT event_id, event_time, account_id, region, principal, source_ip, actor, actor_type, event_name, function_name,
        statement_id, grantee, user_agent
 FROM grantee_accounts
 WHERE narrowed_by IS NULL

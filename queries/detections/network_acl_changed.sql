@@ -17,6 +17,7 @@ schedule: 15m
 dedup_key: [account_id, region, network_acl_id, event_name, rule_number]
 tables: [cloudtrail]
 */
+WITH {% include 'fragments/actor_records.sql' %}
 SELECT
   {% include 'fragments/record_columns.sql' %},
   eventname AS event_name,
@@ -33,7 +34,7 @@ SELECT
   json_extract_scalar(requestparameters, '$.aclProtocol') AS protocol,
   json_extract_scalar(requestparameters, '$.portRange.from') AS port_from,
   json_extract_scalar(requestparameters, '$.portRange.to') AS port_to
-FROM {{ table('cloudtrail') }}
+FROM actor_records
 WHERE {{ window() }}
   AND eventname IN ('CreateNetworkAcl', 'CreateNetworkAclEntry', 'ReplaceNetworkAclEntry',
                     'DeleteNetworkAcl', 'DeleteNetworkAclEntry', 'ReplaceNetworkAclAssociation')

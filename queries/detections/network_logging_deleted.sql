@@ -20,6 +20,7 @@ schedule: 15m
 dedup_key: [account_id, region, event_name, principal]
 tables: [cloudtrail]
 */
+WITH {% include 'fragments/actor_records.sql' %}
 SELECT
   {% include 'fragments/record_columns.sql' %},
   eventsource AS event_source,
@@ -30,7 +31,7 @@ SELECT
   json_extract_scalar(requestparameters, '$.resolverQueryLogConfigId') AS resolver_config,
   errorcode AS error_code,
   useragent AS user_agent
-FROM {{ table('cloudtrail') }}
+FROM actor_records
 WHERE {{ window() }}
   AND ((eventsource = 'ec2.amazonaws.com' AND eventname = 'DeleteFlowLogs')
        OR (eventsource = 'route53resolver.amazonaws.com'

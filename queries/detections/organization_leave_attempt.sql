@@ -19,13 +19,14 @@ schedule: 15m
 dedup_key: [account_id, principal]
 tables: [cloudtrail]
 */
+WITH {% include 'fragments/actor_records.sql' %}
 SELECT
   {% include 'fragments/record_columns.sql' %},
   eventname AS event_name,
   errorcode AS error_code,
   errormessage AS error_message,
   useragent AS user_agent
-FROM {{ table('cloudtrail') }}
+FROM actor_records
 WHERE {{ window() }}
   AND eventsource = 'organizations.amazonaws.com'
   AND eventname = 'LeaveOrganization'

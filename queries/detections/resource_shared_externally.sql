@@ -25,7 +25,8 @@ tables: [cloudtrail]
 parameters:
   trusted_accounts: []
 */
-WITH grants AS (
+WITH {% include 'fragments/actor_records.sql' %},
+grants AS (
   SELECT
     {% include 'fragments/record_columns.sql' %},
     eventname AS event_name,
@@ -48,7 +49,7 @@ WITH grants AS (
                       json_extract_scalar(g, '$.organizationArn'), json_extract_scalar(g, '$.organizationalUnitArn')))
     END AS grantees,
     useragent AS user_agent
-  FROM {{ table('cloudtrail') }}
+  FROM actor_records
   WHERE {{ window() }}
     AND ((eventsource = 'ec2.amazonaws.com' AND eventname IN ('ModifySnapshotAttribute', 'ModifyImageAttribute'))
          OR (eventsource = 'rds.amazonaws.com'
@@ -67,7 +68,7 @@ outside AS (
       AND NOT regexp_like(g, '^arn:aws[a-z-]*:organizations::')) AS shared_with
   FROM grants CROSS JOIN org
 )
-SELECT event_id, event_time, account_id, region, principal, source_ip, event_name, resource_id,
+SELECT event_id, event_time, account_id, region, principal, source_ip, actor, actor_type, event_name, resource_id,
        shared_with, user_agent
 FROM outside
 WHERE cardinality(shared_with) > 0

@@ -20,6 +20,7 @@ schedule: 15m
 dedup_key: [account_id, event_name, trust_anchor_name]
 tables: [cloudtrail]
 */
+WITH {% include 'fragments/actor_records.sql' %}
 SELECT
   {% include 'fragments/record_columns.sql' %},
   eventname AS event_name,
@@ -27,7 +28,7 @@ SELECT
   json_extract_scalar(requestparameters, '$.source.sourceType') AS source_type,
   json_format(json_extract(requestparameters, '$.roleArns')) AS role_arns,
   useragent AS user_agent
-FROM {{ table('cloudtrail') }}
+FROM actor_records
 WHERE {{ window() }}
   AND eventsource = 'rolesanywhere.amazonaws.com'
   AND (eventname IN ('CreateTrustAnchor', 'UpdateTrustAnchor')

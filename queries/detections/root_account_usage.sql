@@ -15,13 +15,14 @@ schedule: 15m
 dedup_key: [account_id, principal, event_id]
 tables: [cloudtrail]
 */
+WITH {% include 'fragments/actor_records.sql' %}
 SELECT
   {% include 'fragments/record_columns.sql' %},
   eventsource AS event_source,
   eventname AS event_name,
   errorcode AS error_code,
   useragent AS user_agent
-FROM {{ table('cloudtrail') }}
+FROM actor_records
 WHERE {{ window() }}
   AND useridentity.type = 'Root'
   AND useridentity.invokedby IS NULL

@@ -25,7 +25,8 @@ schedule: 15m
 dedup_key: [account_id, bucket_name, event_id]
 tables: [cloudtrail]
 */
-WITH changes AS (
+WITH {% include 'fragments/actor_records.sql' %},
+changes AS (
   SELECT
     {% include 'fragments/record_columns.sql' %},
     eventname AS event_name,
@@ -48,7 +49,7 @@ WITH changes AS (
       lower(json_extract_scalar(requestparameters, '$.PublicAccessBlockConfiguration.RestrictPublicBuckets'))
     ] AS block_flags,
     useragent AS user_agent
-  FROM {{ table('cloudtrail') }}
+  FROM actor_records
   WHERE {{ window() }}
     AND eventname IN ('PutBucketAcl', 'PutBucketPolicy', 'PutBucketPublicAccessBlock', 'DeleteBucketPublicAccessBlock')
     AND errorcode IS NULL
@@ -96,6 +97,6 @@ exposures AS (
     END AS exposure
   FROM lists
 )
-SELECT event_id, event_time, account_id, region, principal, source_ip, event_name, bucket_name, exposure, user_agent
+SELECT event_id, event_time, account_id, region, principal, source_ip, actor, actor_type, event_name, bucket_name, exposure, user_agent
 FROM exposures
 WHERE exposure IS NOT NULL

@@ -23,12 +23,13 @@ schedule: 15m
 dedup_key: [account_id, bucket_name, event_id]
 tables: [cloudtrail]
 */
+WITH {% include 'fragments/actor_records.sql' %}
 SELECT
   {% include 'fragments/record_columns.sql' %},
   eventname AS event_name,
   json_extract_scalar(requestparameters, '$.bucketName') AS bucket_name,
   useragent AS user_agent
-FROM {{ table('cloudtrail') }}
+FROM actor_records
 WHERE {{ window() }}
   AND eventname IN ('PutBucketAcl', 'PutBucketPolicy', 'DeleteBucketPolicy',
                     'PutBucketPublicAccessBlock', 'DeleteBucketPublicAccessBlock')

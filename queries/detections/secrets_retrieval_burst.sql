@@ -29,11 +29,12 @@ parameters:
   filter_batch_weight: 10
 */
 {%- set burst_source = 'first_reads' %}{% set burst_key = ['principal'] %}
-WITH calls AS (
+WITH {% include 'fragments/actor_records.sql' %},
+calls AS (
   SELECT
     {% include 'fragments/burst_record_columns.sql' %},
     requestparameters AS request_parameters
-  FROM {{ table('cloudtrail') }}
+  FROM actor_records
   WHERE {{ window() }}
     AND ((eventsource = 'secretsmanager.amazonaws.com' AND eventname IN ('GetSecretValue', 'BatchGetSecretValue'))
          OR (eventsource = 'ssm.amazonaws.com'
@@ -71,6 +72,6 @@ first_reads AS (
   ) WHERE nth = 1
 ),
 {% include 'fragments/burst_window.sql' %}
-SELECT event_id, event_time, account_id, region, principal, source_ip, event_source, event_name, secret, user_agent
+SELECT event_id, event_time, account_id, region, principal, source_ip, actor, actor_type, event_source, event_name, secret, user_agent
 FROM covered
 WHERE burst_start IS NOT NULL

@@ -21,13 +21,14 @@ schedule: 15m
 dedup_key: [account_id, group_id, event_id]
 tables: [cloudtrail]
 */
+WITH {% include 'fragments/actor_records.sql' %}
 SELECT
   {% include 'fragments/record_columns.sql' %},
   eventname AS event_name,
   json_extract_scalar(requestparameters, '$.groupId') AS group_id,
   json_extract_scalar(requestparameters, '$.groupName') AS group_name,
   useragent AS user_agent
-FROM {{ table('cloudtrail') }}
+FROM actor_records
 WHERE {{ window() }}
   AND eventname = 'AuthorizeSecurityGroupIngress'
   AND errorcode IS NULL

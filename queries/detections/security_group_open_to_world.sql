@@ -23,7 +23,8 @@ schedule: 15m
 dedup_key: [account_id, group_id, event_id]
 tables: [cloudtrail]
 */
-WITH ingress AS (
+WITH {% include 'fragments/actor_records.sql' %},
+ingress AS (
   SELECT
     {% include 'fragments/record_columns.sql' %},
     eventname AS event_name,
@@ -32,7 +33,7 @@ WITH ingress AS (
     json_extract(requestparameters, '$.ipPermissions.items') AS rules_json,
     json_extract_scalar(requestparameters, '$.cidrIp') AS flat_cidr,
     useragent AS user_agent
-  FROM {{ table('cloudtrail') }}
+  FROM actor_records
   WHERE {{ window() }}
     AND eventname = 'AuthorizeSecurityGroupIngress'
     AND errorcode IS NULL
@@ -61,7 +62,7 @@ open_to_world AS (
   SELECT *, filter(granted_ranges, c -> regexp_like(trim(c), '/0+$')) AS open_cidrs
   FROM ranges
 )
-SELECT event_id, event_time, account_id, region, principal, source_ip, event_name, group_id, group_name,
+SELECT event_id, event_time, account_id, region, principal, source_ip, actor, actor_type, event_name, group_id, group_name,
        array_join(open_cidrs, ', ') AS open_ranges, user_agent
 FROM open_to_world
 WHERE cardinality(open_cidrs) > 0

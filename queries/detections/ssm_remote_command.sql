@@ -6,13 +6,14 @@ attack: [T1651, T1021]
 stratus: [aws.execution.ssm-send-command, aws.execution.ssm-start-session, aws.credential-access.ec2-steal-instance-credentials]
 description: >
   A successful ssm:SendCommand (a document run on instances: AWS-RunShellScript and friends) or
-  ssm:StartSession (an interactive shell or port forward). Operators open sessions all day from
-  their SSO role sessions, so by default only calls made with an identity type in
-  `identity_types` are reported: IAM users' long-term access keys, root and federation tokens,
-  the credentials attackers steal most. Add AssumedRole to see role sessions too. Runs that
-  Systems Manager itself starts (State Manager, Maintenance Windows, Patch Manager: invokedBy
-  set) are never reported, nor are documents in `routine_documents` (patching and inventory by
-  default). `targets` lists the instances.
+  ssm:StartSession (an interactive shell or port forward) by an actor whose type is in
+  `actor_types`: by default people and root, whatever credentials they hold (an IAM user's key,
+  an Identity Center session, a role they chained into), because a person opening a shell on an
+  instance is what an intruder with stolen credentials does too. Workloads (automation roles,
+  instance credentials, CI) are not reported by default; add `workload` to see them. Runs that
+  Systems Manager itself starts (State Manager, Maintenance Windows, Patch Manager: a service
+  actor) are never reported, nor are documents in `routine_documents` (patching and inventory by
+  default). `targets` lists the instances; `actor` names the person (see docs/actors.md).
 runbook: >
   1. What ran where: document_name and targets; the command's parameters are hidden in
      CloudTrail, so read the output (aws ssm get-command-invocation, or the session's log in
@@ -23,10 +24,11 @@ schedule: 15m
 dedup_key: [account_id, principal, event_name, targets]
 tables: [cloudtrail]
 parameters:
-  identity_types: [IAMUser, Root, FederatedUser]
+  actor_types: [human, root]
   routine_documents: ['AWS-RunPatchBaseline', 'AWS-GatherSoftwareInventory', 'AWS-UpdateSSMAgent', 'AWS-ConfigureAWSPackage']
 */
-WITH calls AS (
+WITH {% include 'fragments/actor_records.sql' %},
+calls AS (
   SELECT
     {% include 'fragments/record_columns.sql' %},
     eventname AS event_name,
@@ -35,16 +37,16 @@ WITH calls AS (
              json_format(json_extract(requestparameters, '$.targets')),
              json_extract_scalar(requestparameters, '$.target')) AS targets,
     useragent AS user_agent
-  FROM {{ table('cloudtrail') }}
+  FROM actor_records
   WHERE {{ window() }}
     AND eventsource = 'ssm.amazonaws.com'
     AND eventname IN ('SendCommand', 'StartSession')
     AND errorcode IS NULL
-    AND useridentity.type IN {{ identity_types }}
+    AND actor_type IN {{ actor_types }}
     AND {% include 'fragments/not_aws_service.sql' %}
     {{ suppressions() }}
 )
-SELECT event_id, event_time, account_id, region, principal, source_ip, event_name, document_name,
+SELECT event_id, event_time, account_id, region, principal, source_ip, actor, actor_type, event_name, document_name,
        targets, user_agent
 FROM calls
 WHERE NOT {{ matches('document_name', routine_documents) }}

@@ -21,13 +21,14 @@ tables: [cloudtrail]
 parameters:
   brokers: []
 */
+WITH {% include 'fragments/actor_records.sql' %}
 SELECT
   {% include 'fragments/record_columns.sql' %},
   eventname AS event_name,
   json_extract_scalar(requestparameters, '$.name') AS federated_name,
   json_extract_scalar(requestparameters, '$.policy') AS policy,
   useragent AS user_agent
-FROM {{ table('cloudtrail') }}
+FROM actor_records
 WHERE {{ window() }}
   AND eventsource = 'sts.amazonaws.com'
   AND eventname = 'GetFederationToken'

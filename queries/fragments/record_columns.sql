@@ -3,4 +3,6 @@ eventid AS event_id,
   recipientaccountid AS account_id,
   awsregion AS region,
   useridentity.arn AS principal,
-  sourceipaddress AS source_ip
+  sourceipaddress AS source_ip,
+  actor,
+  actor_type
