@@ -85,6 +85,9 @@ def make_runner(settings: Settings, source: str, output: Path | None = None, sta
     on Athena the tables are read where they are.
     """
     from pipeline.findings.store import open_findings_store
+    from pipeline.incidents.route import split_sinks
+    from pipeline.incidents.service import IncidentConfig
+    from pipeline.incidents.tick_job import incident_tick_job
     from pipeline.integrity.tick_job import run_integrity
     from pipeline.runs.scheduler import Runner
     from pipeline.runs.state import open_state_store
@@ -92,7 +95,10 @@ def make_runner(settings: Settings, source: str, output: Path | None = None, sta
 
     state_location = state or settings["state"] or str(settings.data_dir / "state")
     store_location = settings["findings_store"] or str(settings.data_dir)
-    sinks = build_sinks(settings, output=output)
+    incidents = IncidentConfig.from_settings(settings)
+    # [incidents] route = "incident": Jira/PagerDuty/Slack get incidents from a tick job instead of findings.
+    sinks, incident_sinks = split_sinks(build_sinks(settings, output=output), incidents.route)
+    jobs = [run_integrity, *([incident_tick_job(incident_sinks, incidents)] if incident_sinks else [])]
     if settings.engine == "athena":
         return Runner(
             settings,
@@ -102,7 +108,7 @@ def make_runner(settings: Settings, source: str, output: Path | None = None, sta
             open_findings_store(store_location),
             guard=scan_guard(settings),
             integrity_source=source,
-            jobs=[run_integrity],
+            jobs=jobs,
         )
     lake = lake_for(settings, source)
     engine = open_engine(settings, lake)
@@ -119,7 +125,7 @@ def make_runner(settings: Settings, source: str, output: Path | None = None, sta
         open_findings_store(store_location),
         prepare=prepare,
         integrity_source=source,
-        jobs=[run_integrity],
+        jobs=jobs,
     )
 
 

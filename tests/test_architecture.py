@@ -23,7 +23,7 @@ LAYERS: list[set[str]] = [
     {"detections"},
     {"sinks"},
     {"runs"},
-    {"integrity", "response"},
+    {"integrity", "response", "incidents"},
     {"cost"},
     {"reports"},
     {"workflow"},

@@ -22,6 +22,7 @@ from pipeline.cli.compact import compact
 from pipeline.cli.console import console, err_console, progress_bar, table
 from pipeline.cli.cost import cost
 from pipeline.cli.coverage import coverage
+from pipeline.cli.incidents import incidents_app
 from pipeline.cli.integrity import validate_logs
 from pipeline.cli.reports import report_app
 from pipeline.cli.routing import resolve
@@ -37,6 +38,7 @@ app = typer.Typer(
 )
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(report_app, name="report")
+app.add_typer(incidents_app, name="incidents")
 app.command("run")(cli_runs.run)
 app.command("schedule")(cli_runs.schedule)
 app.command("findings")(cli_runs.findings)
