@@ -19,15 +19,18 @@ from pipeline.sinks.base import Sink
 JOB_ID = "incidents"
 
 
-def incident_tick_job(sinks: list[Sink], config: IncidentConfig) -> TickJob:
+class IncidentTickJob:
     """A :data:`~pipeline.runs.scheduler.TickJob` routing incidents to ``sinks``."""
 
-    def job(runner: Runner, now: datetime, report: TickReport) -> None:
+    def __init__(self, sinks: list[Sink], config: IncidentConfig) -> None:
+        self.sinks, self.config = sinks, config
+
+    def __call__(self, runner: Runner, now: datetime, report: TickReport) -> None:
         outcome = DetectionTick(JOB_ID)
         try:
-            incidents = incidents_from_store(runner.settings, runner.store, since=now - config.lookback,
-                                             config=config)
-            routed = route_incidents(incidents, sinks, runner.state, config.paging_severity, now)
+            incidents = incidents_from_store(runner.settings, runner.store, since=now - self.config.lookback,
+                                             config=self.config)
+            routed = route_incidents(incidents, self.sinks, runner.state, self.config.paging_severity, now)
         except (ConfigError, OSError, ValueError) as exc:
             outcome.error = str(exc)
         else:
@@ -36,4 +39,7 @@ def incident_tick_job(sinks: list[Sink], config: IncidentConfig) -> TickJob:
             outcome.error = "; ".join(f"{n}: {e}" for n, e in routed.errors.items()) or None
         report.ran.append(outcome)
 
-    return job
+
+def incident_tick_job(sinks: list[Sink], config: IncidentConfig) -> TickJob:
+    """The tick job for ``make_runner``."""
+    return IncidentTickJob(sinks, config)

@@ -21,7 +21,7 @@ from pipeline.runs.state import LocalStateStore
 from pipeline.sinks import build_sinks
 from pipeline.sinks.jsonl import JsonlSink
 from pipeline.sinks.slack import SlackSink
-from tests.fake_services import JIRA_EMAIL, JIRA_TOKEN, PD_KEY, FakeJira, FakePagerDuty, jira, pagerduty  # noqa: F401
+from tests.fake_services import JIRA_EMAIL, JIRA_TOKEN, PD_KEY, FakeJira, jira, pagerduty  # noqa: F401
 
 
 def alert_sinks(jira_url: str, pd_url: str) -> list:
@@ -71,8 +71,8 @@ def test_one_ticket_and_one_page_per_incident_and_a_second_run_opens_nothing(
     assert sorted(pagerduty.opened) == sorted(paged)  # same dedup keys fold into the open alerts
 
 
-def test_findings_joining_an_incident_update_its_ticket_and_page(demo, incidents, jira, pagerduty,
-                                                                 tmp_path: Path):  # noqa: F811
+def test_findings_joining_an_incident_update_its_ticket_and_page(  # noqa: F811
+        demo, incidents, jira, pagerduty, tmp_path: Path):  # noqa: F811
     config = IncidentConfig.from_settings(demo.settings)
     attack = incidents[0]
     late = attack.finding_ids[-1]
@@ -125,7 +125,8 @@ def slack_hook():
 
 def test_slack_gets_one_message_per_incident_change_routed_by_detection(incidents, slack_hook, tmp_path):
     url, posts = slack_hook
-    table = [{"type": "slack", "webhook_env": "HOOK", "detections": ["cloudtrail_tampering"], "backoff": 0.01}]
+    table = [{"type": "slack", "webhook_env": "HOOK", "detections": ["cloudtrail_tampering"],
+              "backoff": 0.01}]
     sinks = build_sinks(Settings(raw={"sinks": table}), environ={"HOOK": url})
     state = LocalStateStore(tmp_path / "state")
     route_incidents(incidents, sinks, state)
