@@ -17,6 +17,8 @@ from pipeline.incidents.correlate import correlate
 from pipeline.incidents.entities import GUARDDUTY
 from pipeline.incidents.service import IncidentConfig, incidents_from_store
 
+pytestmark = pytest.mark.slow  # one labelled 14-day demo, generated and detected once per session
+
 STORY_PREFIX = "stolen_key_"
 
 

@@ -23,6 +23,8 @@ from pipeline.sinks.jsonl import JsonlSink
 from pipeline.sinks.slack import SlackSink
 from tests.fake_services import JIRA_EMAIL, JIRA_TOKEN, PD_KEY, FakeJira, jira, pagerduty  # noqa: F401
 
+pytestmark = pytest.mark.slow  # one labelled 14-day demo, generated and detected once per session
+
 
 def alert_sinks(jira_url: str, pd_url: str) -> list:
     tables = [{"type": "jira", "url": jira_url, "project": "SEC", "email": JIRA_EMAIL, "backoff": 0.01},

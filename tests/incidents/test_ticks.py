@@ -10,6 +10,8 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from pipeline.config import DEFAULTS, Settings
 from pipeline.findings.severity import severity_rank
 from pipeline.incidents.service import incidents_from_store
@@ -18,6 +20,8 @@ from pipeline.times import parse_iso
 from pipeline.workflow import detect, make_runner, record_findings
 from tests.fake_services import JIRA_EMAIL, JIRA_TOKEN, PD_KEY, jira, pagerduty  # noqa: F401
 from tests.test_scheduled_runs import TICK, Bucket, SimulatedCrash, catalogue_settings
+
+pytestmark = pytest.mark.slow  # one labelled 14-day demo, generated and detected once per session
 
 STORY_HOURS = (-1, 6)  # around the leaked-key story: its findings and GuardDuty's first updates
 
