@@ -1,15 +1,18 @@
-"""ATT&CK in one table: the tactic each technique trailguard reports stands for, and their order.
+"""ATT&CK tactics for incidents: one word per finding, in kill-chain order.
 
-A technique can serve several tactics in ATT&CK (T1078 Valid Accounts is initial access,
-persistence, privilege escalation and defense evasion); an incident's timeline needs one word per
-step, so each technique maps to the tactic it stands for *in the detections that carry it*. A
-sub-technique falls back to its parent (T1098.001 -> T1098). GuardDuty findings all carry
-T1078.004; their finding type's first part (``Discovery:``, ``Stealth:``, ...) says more and wins.
+The technique table is the coverage report's (:data:`pipeline.detections.coverage.ATTACK`, names
+and tactics from ATT&CK): a technique serving several tactics (T1078.004 Valid Accounts is initial
+access, persistence, privilege escalation and defense evasion) stands for the first one listed
+there, its primary. A sub-technique it does not list falls back to its parent. GuardDuty findings
+all carry T1078.004; their finding type's first part (``Discovery:``, ``Stealth:``, ...) says more
+and wins, through the one table below.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+
+from pipeline.detections.coverage import ATTACK
 
 #: Enterprise ATT&CK tactics in kill-chain order (ids TA0043 ... TA0040).
 TACTICS: tuple[str, ...] = (
@@ -17,17 +20,6 @@ TACTICS: tuple[str, ...] = (
     "defense-evasion", "credential-access", "discovery", "lateral-movement", "collection",
     "command-and-control", "exfiltration", "impact",
 )
-
-#: Technique (or parent technique) -> the tactic it stands for in trailguard's detections.
-TECHNIQUE_TACTIC: dict[str, str] = {
-    "T1021": "lateral-movement", "T1059": "execution", "T1069": "discovery", "T1078": "initial-access",
-    "T1087": "discovery", "T1098": "persistence", "T1110": "credential-access", "T1133": "persistence",
-    "T1136": "persistence", "T1222": "defense-evasion", "T1485": "impact", "T1496": "impact",
-    "T1525": "persistence", "T1526": "discovery", "T1530": "collection", "T1537": "exfiltration",
-    "T1546": "persistence", "T1550": "defense-evasion", "T1552": "credential-access",
-    "T1555": "credential-access", "T1562": "defense-evasion", "T1574": "persistence",
-    "T1578": "defense-evasion", "T1580": "discovery", "T1651": "execution", "T1666": "defense-evasion",
-}
 
 #: GuardDuty's threat purpose (the finding type before the colon) -> tactic.
 THREAT_PURPOSE_TACTIC: dict[str, str] = {
@@ -40,10 +32,18 @@ THREAT_PURPOSE_TACTIC: dict[str, str] = {
 }
 
 
+def _slug(tactic: str) -> str:
+    return tactic.lower().replace(" ", "-")
+
+
 def technique_tactic(technique: str) -> str | None:
-    """The tactic for ``T1234`` or ``T1234.001``; None for an id the table does not know."""
+    """The primary tactic of ``T1234.001`` (or of its parent ``T1234``); None for an unknown id."""
     text = str(technique).strip().upper()
-    return TECHNIQUE_TACTIC.get(text) or TECHNIQUE_TACTIC.get(text.split(".", 1)[0])
+    entry = ATTACK.get(text) or ATTACK.get(text.split(".", 1)[0])
+    if entry is None:
+        parents = [tactics for tid, (_, tactics) in ATTACK.items() if tid.split(".", 1)[0] == text]
+        return _slug(parents[0][0]) if parents and parents[0] else None
+    return _slug(entry[1][0]) if entry[1] else None
 
 
 def finding_tactics(attack: Iterable[str], finding_type: str | None = None) -> list[str]:
