@@ -65,8 +65,10 @@ DEFAULTS: dict[str, Any] = {
         "lookback": "7d",  # how far back routing and `incidents` (without --since) correlate
         "paging_severity": "high",  # incidents at or above page (PagerDuty), whatever the sink's min_severity
         "first_seen_days": 30,  # an actor with no finding this long before the incident is "first seen"
-        "sensitive": ["*AdministratorAccess*", "*:trail/*", "*cloudtrail*", "*:root", "*secret*",
-                      "*guardduty*"],  # globs over ARNs, names and policies findings name
+        # Globs over the account ids, principals and ARNs a finding names (add production accounts).
+        "sensitive": ["arn:aws*:iam::aws:policy/AdministratorAccess", "arn:aws*:cloudtrail:*:trail/*",
+                      "arn:aws*:iam::*:root", "arn:aws*:secretsmanager:*", "arn:aws*:kms:*",
+                      "arn:aws*:guardduty:*"],
         "score_low": 10, "score_medium": 20, "score_high": 35, "score_critical": 50,
         "score_per_tactic": 8, "score_per_sequence": 15, "score_per_sensitive_asset": 5,
         "score_max_sensitive_assets": 3, "score_first_seen_actor": 10,

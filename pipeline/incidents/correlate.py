@@ -190,11 +190,12 @@ def _narrative(views: list[FindingView]) -> list[str]:
 
 
 def _values(view: FindingView) -> list[str]:
-    """Strings a finding names (for the sensitive-asset patterns)."""
+    """What a finding touched, for the sensitive-asset patterns: its account, its principal and
+    every ARN among its context values (policy, trail, bucket, key, secret ...)."""
     out = [v for v in (view.principal, view.account_id, actor_of(view)[0]) if v]
     for value in view.context.values():
         for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, str):
+            if isinstance(item, str) and item.startswith("arn:"):
                 out.append(item)
     return out
 
