@@ -21,7 +21,7 @@ _RELATIVE = re.compile(r"^(\d+)([mhd])$")
 FORMATS = ("table", "json")
 SinceOption = Annotated[str | None, typer.Option(
     help="Incidents active since: a duration back from now (30m, 12h, 7d) or an ISO 8601 time "
-         "(default: [incidents] lookback).")]
+         "(default: the lookback setting of the incidents section).")]
 
 
 def parse_since(text: str | None) -> datetime | None:
@@ -115,7 +115,7 @@ def show(
 @guarded
 def route(since: SinceOption = None, config: ConfigOption = None) -> None:
     """Deliver incidents now to the Jira, PagerDuty and Slack sinks (what each scheduled tick does
-    with [incidents] route = "incident"); what was already delivered is not sent again."""
+    when the incidents section says route = "incident"); what was already delivered is not sent again."""
     from pipeline.incidents.route import route_incidents, split_sinks
     from pipeline.incidents.service import IncidentConfig, incidents_from_store
     from pipeline.runs.state import open_state_store

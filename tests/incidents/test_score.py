@@ -54,3 +54,11 @@ def test_bad_settings_name_the_key(environ, message, tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="incidents|rules") as caught:
         incidents(environ, tmp_path, monkeypatch)
     assert message in str(caught.value)
+
+
+def test_the_example_configuration_is_a_valid_incidents_section():
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / "trailguard.example.toml"
+    config = IncidentConfig.from_settings(load_settings(example, environ={}))
+    assert config.route == "finding" and "222222222222" in config.weights.sensitive
