@@ -7,7 +7,9 @@ for findings holds for incidents: Jira finds the ticket again by its id label an
 delivery it already wrote; PagerDuty folds a trigger with the same ``dedup_key`` into the open
 alert. The delivery id hashes the incident's finding ids, so an incident that grew is an update
 (a new description and a comment on the same ticket, a refresh of the same page) and one that
-did not is not sent again.
+did not is not sent again. An incident whose computed id changed after it was routed (a late
+finding earlier than its first; a finding bridging two incidents) keeps the id it was routed
+under, found through the findings it shares with what was delivered.
 
 The state (``incidents`` in the state store) remembers, per sink and incident, the finding ids
 delivered: a second run sends nothing, and a lost state costs only repeats that idempotent sinks
@@ -126,6 +128,18 @@ def _key(sink: Sink, incident_id: str) -> str:
     return f"{sink.name}|{incident_id}"
 
 
+def _routed_as(sink: Sink, incident: Incident, delivered: dict[str, Any]) -> str:
+    """The id ``sink`` already knows this incident by: a late finding earlier than its first, or a
+    finding bridging two incidents, changes the computed id; the ticket keeps the routed one."""
+    prefix = f"{sink.name}|"
+    if prefix + incident.incident_id in delivered:
+        return incident.incident_id
+    members = set(incident.finding_ids)
+    known = [(d.first_seen or d.last_seen, key[len(prefix):]) for key, d in delivered.items()
+             if key.startswith(prefix) and members & set(d.event_ids)]
+    return min(known)[1] if known else incident.incident_id
+
+
 def route_incidents(incidents: list[Incident], sinks: list[Sink], state_store: StateStore,
                     paging_severity: str = "high", now: datetime | None = None,
                     keep: timedelta = timedelta(days=45)) -> RouteReport:
@@ -140,10 +154,14 @@ def route_incidents(incidents: list[Incident], sinks: list[Sink], state_store: S
                 for incident in ordered:
                     if not accepts(sink, incident, paging_severity):
                         continue
-                    known = state.delivered.get(_key(sink, incident.incident_id))
+                    routed = _routed_as(sink, incident, state.delivered)
+                    known = state.delivered.get(_key(sink, routed))
                     if known is not None and set(incident.finding_ids) <= set(known.event_ids):
                         continue
-                    deliveries.append(make_delivery(incident_finding(incident), is_update=known is not None))
+                    finding = incident_finding(incident)
+                    if routed != incident.incident_id:
+                        finding.finding_id = finding.context["routed_as"] = routed
+                    deliveries.append(make_delivery(finding, is_update=known is not None))
                 done = [d.delivery_id for d in deliveries]
                 try:
                     if deliveries:

@@ -137,3 +137,20 @@ def test_slack_gets_one_message_per_incident_change_routed_by_detection(incident
     assert any("Timeline" in json.dumps(p["blocks"]) for p in posts)
     route_incidents(incidents, sinks, state)
     assert len(posts) == len(wanted)
+
+
+def test_an_earlier_finding_arriving_late_keeps_the_routed_ticket(demo, incidents, jira, pagerduty,  # noqa: F811
+                                                                 tmp_path: Path):
+    config = IncidentConfig.from_settings(demo.settings)
+    attack = incidents[0]
+    earliest = attack.finding_ids[0]
+    without = correlate([f for f in demo.findings if f.finding_id != earliest], config.rules, config.weights)
+    before = next(i for i in without if set(i.finding_ids) == set(attack.finding_ids) - {earliest})
+    assert before.incident_id != attack.incident_id  # the id follows the earliest finding
+    sinks = alert_sinks(jira.url, pagerduty.url)
+    state = LocalStateStore(tmp_path / "state")
+    route_incidents([before], sinks, state)
+    report = route_incidents([attack], sinks, state)
+    assert report.opened == {} and report.updated == {s.name: 1 for s in sinks}
+    assert len(jira.issues) == 1 and pagerduty.opened == [before.incident_id]
+    assert route_incidents([attack], sinks, state).updated == {}
