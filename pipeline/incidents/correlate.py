@@ -135,10 +135,13 @@ def entity_keys(view: FindingView, rules: list[Rule]) -> list[tuple[str, timedel
 
 def _groups(views: list[FindingView], rules: list[Rule]) -> tuple[list[list[int]], dict[int, set[str]]]:
     """Indices of joined findings (each group in time order) and, per finding, the rules that joined it."""
-    occurrences: dict[str, list[tuple[int, timedelta, str]]] = {}
+    widest: dict[str, dict[int, tuple[timedelta, str]]] = {}
     for index, view in enumerate(views):
         for key, gap, rule_id in entity_keys(view, rules):
-            occurrences.setdefault(key, []).append((index, gap, rule_id))
+            held = widest.setdefault(key, {})
+            if index not in held or gap > held[index][0]:  # one key, two rules: the wider gap counts
+                held[index] = (gap, rule_id)
+    occurrences = {key: [(i, gap, rule) for i, (gap, rule) in held.items()] for key, held in widest.items()}
     union, why = _Union(len(views)), {i: set() for i in range(len(views))}
     starts = [_time(v.first_seen) for v in views]
     ends = [max(_time(v.last_seen), s) for v, s in zip(views, starts, strict=True)]
