@@ -64,6 +64,21 @@ DEFAULTS: dict[str, Any] = {
     "sinks": [],
     # Log file validation in scheduled runs (`trailguard run`): log_file_tampered findings.
     "integrity": {"validate": True, "public_keys": "", "schedule": "1h"},
+    # Incidents (`trailguard incidents`, pipeline.incidents): correlation, score and routing.
+    "incidents": {
+        "rules": "",  # folder of correlation rules; default rules/incidents/
+        "route": "finding",  # finding: sinks get each finding | incident: Jira/PagerDuty/Slack get incidents
+        "lookback": "7d",  # how far back routing and `incidents` (without --since) correlate
+        "paging_severity": "high",  # incidents at or above page (PagerDuty), whatever the sink's min_severity
+        "first_seen_days": 30,  # an actor with no finding this long before the incident is "first seen"
+        # Globs over the account ids, principals and ARNs a finding names (add production accounts).
+        "sensitive": ["arn:aws*:iam::aws:policy/AdministratorAccess", "arn:aws*:cloudtrail:*:trail/*",
+                      "arn:aws*:iam::*:root", "arn:aws*:secretsmanager:*", "arn:aws*:kms:*",
+                      "arn:aws*:guardduty:*"],
+        "score_low": 10, "score_medium": 20, "score_high": 35, "score_critical": 50,
+        "score_per_tactic": 8, "score_per_sequence": 15, "score_per_sensitive_asset": 5,
+        "score_max_sensitive_assets": 3, "score_first_seen_actor": 10,
+    },
     # Automated response (pipeline.response): dry-run unless told otherwise.
     "response": {
         "dry_run": True,

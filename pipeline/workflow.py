@@ -141,6 +141,9 @@ def make_runner(
     on Athena the tables are read where they are.
     """
     from pipeline.findings.store import open_findings_store
+    from pipeline.incidents.route import split_sinks
+    from pipeline.incidents.service import IncidentConfig
+    from pipeline.incidents.tick_job import incident_tick_job
     from pipeline.integrity.tick_job import run_integrity
     from pipeline.runs.scheduler import Runner
     from pipeline.runs.state import open_state_store
@@ -148,7 +151,10 @@ def make_runner(
 
     state_location = state or settings.state_location
     store_location = settings.findings_store
-    sinks = build_sinks(settings, output=output)
+    incidents = IncidentConfig.from_settings(settings)
+    # [incidents] route = "incident": Jira/PagerDuty/Slack get incidents from a tick job instead of findings.
+    sinks, incident_sinks = split_sinks(build_sinks(settings, output=output), incidents.route)
+    jobs = [run_integrity, *([incident_tick_job(incident_sinks, incidents)] if incident_sinks else [])]
     if settings.engine == "athena":
         return Runner(
             settings,
@@ -158,7 +164,7 @@ def make_runner(
             open_findings_store(store_location),
             guard=scan_guard(settings),
             integrity_source=source,
-            jobs=[run_integrity],
+            jobs=jobs,
         )
     lake = lake_for(settings, source)
     engine = open_engine(settings, lake)
@@ -175,7 +181,7 @@ def make_runner(
         open_findings_store(store_location),
         prepare=prepare,
         integrity_source=source,
-        jobs=[run_integrity],
+        jobs=jobs,
     )
 
 

@@ -24,7 +24,7 @@ LAYERS: list[set[str]] = [
     {"detections"},
     {"sinks"},
     {"runs"},
-    {"integrity", "response"},
+    {"integrity", "response", "incidents"},
     {"cost"},
     {"reports", "doctor"},
     {"workflow"},

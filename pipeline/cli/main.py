@@ -26,6 +26,7 @@ from pipeline.cli.detections import detections_app
 from pipeline.cli.doctor import doctor
 from pipeline.cli.findings import FINDING_COLUMNS, findings_app
 from pipeline.cli.importer import import_logs
+from pipeline.cli.incidents import incidents_app
 from pipeline.cli.integrity import validate_logs
 from pipeline.cli.options import ROOT_HELP, GlobalOptionsGroup, root_options, show_version
 from pipeline.cli.output import STDOUT, Format, check_writable, emit, write_json_lines
@@ -64,6 +65,7 @@ app.add_typer(catalog_app, name="catalog")
 app.add_typer(report_app, name="report")
 app.add_typer(findings_app, name="findings")
 app.add_typer(detections_app, name="detections")
+app.add_typer(incidents_app, name="incidents")
 app.command("run")(cli_runs.run)
 app.command("schedule")(cli_runs.schedule)
 app.command("suppressions")(cli_runs.suppressions)

@@ -62,6 +62,7 @@ class WeeklyReport:
     runs: int
     integrity: Any = None  # pipeline.integrity.validate summary when the source has digests
     cost: Any = None  # pipeline.cost summary when available
+    incidents: list[Any] = field(default_factory=list)  # pipeline.incidents: the week's, best first
     charts: dict[str, Path] = field(default_factory=dict)
 
     @property
@@ -262,7 +263,15 @@ def build_weekly_report(
     )
     report.cost = _estimate_cost(settings, source, start, end)
     report.integrity = _validate(settings, source, start, end)
+    report.incidents = _incidents(settings, start, end)
     return report
+
+
+def _incidents(settings: Settings, start: datetime, end: datetime) -> list[Any]:
+    """Incidents active in the week, ranked; the report leads with them."""
+    from pipeline.incidents.service import incidents_from_store
+
+    return incidents_from_store(settings, since=start, until=end)
 
 
 def _runbooks(findings: pd.DataFrame, detections: dict[str, Any]) -> dict[str, str]:

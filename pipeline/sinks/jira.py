@@ -94,6 +94,9 @@ def evidence(delivery: Delivery) -> list[Block]:
         ("bullets", [[(f"{name}: ", "strong"), (str(value), None)] for name, value in facts if value]),
         *_records(f),
     ]
+    timeline = f.context.get("narrative")  # an incident (pipeline.incidents.route): its story first
+    if isinstance(timeline, list) and timeline:
+        blocks[3:3] = [("heading", "Timeline"), ("bullets", [[(str(line), None)] for line in timeline[:50]])]
     if f.attack:
         links: list[Segment] = []
         for index, technique in enumerate(f.attack):

@@ -94,6 +94,10 @@ def slack_message(delivery: Delivery) -> dict[str, Any]:
                                        for k, v in fields[:10]]},
         {"type": "section", "text": {"type": "mrkdwn", "text": _clip(f"*Event ids*\n{events or '-'}", 3000)}},
     ]
+    timeline = f.context.get("narrative")  # an incident (pipeline.incidents.route): its story
+    if isinstance(timeline, list) and timeline:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(
+            "*Timeline*\n" + "\n".join(_escape(line) for line in timeline), 3000)}})
     if f.attack:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(
             "*ATT&amp;CK*\n" + ", ".join(_attack_link(t) for t in f.attack), 3000)}})

@@ -11,6 +11,9 @@ description: >
   the resource the finding is about (IAM user name, instance id, cluster, function, database
   or bucket); source_ip is the remote address GuardDuty saw (API caller, prober, or the peer of
   a network connection); threat_purpose is the first part of the finding type (Recon, ...).
+  activity_first_seen/activity_last_seen are when the activity happened (GuardDuty's
+  eventFirstSeen/eventLastSeen; the finding's time is its latest update), and the access key,
+  principal id, user name and type, and instance id say who acted: incident correlation joins on them.
 runbook: >
   Open the finding in the GuardDuty console (finding_type, event_id) and follow AWS's
   remediation guide for its type. For credential findings (IAMUser/...), disable the access key
@@ -55,6 +58,13 @@ SELECT
   coalesce(json_extract_scalar(service, '$.archived') = 'true', false) AS archived,
   coalesce(json_extract_scalar(service, '$.additionalInfo.sample') = 'true', false) AS sample,
   json_extract_scalar(service, '$.count') AS occurrences,
-  createdat AS created_at
+  createdat AS created_at,
+  json_extract_scalar(service, '$.eventFirstSeen') AS activity_first_seen,
+  json_extract_scalar(service, '$.eventLastSeen') AS activity_last_seen,
+  json_extract_scalar(resource, '$.accessKeyDetails.accessKeyId') AS access_key_id,
+  json_extract_scalar(resource, '$.accessKeyDetails.principalId') AS principal_id,
+  json_extract_scalar(resource, '$.accessKeyDetails.userName') AS user_name,
+  json_extract_scalar(resource, '$.accessKeyDetails.userType') AS user_type,
+  json_extract_scalar(resource, '$.instanceDetails.instanceId') AS instance_id
 FROM findings
 WHERE version_rank = 1

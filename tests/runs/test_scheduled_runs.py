@@ -8,65 +8,26 @@ The runner ticks every 15 simulated minutes; what the JSON lines sink saw, upser
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import json
 import random
-import re
 import shutil
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from pipeline.config import Settings
 from pipeline.demo import CATALOGUE_IDS
-from pipeline.paths import known_detection_ids
 from pipeline.workflow import detect, make_runner
+from tests.helpers import TICK, Bucket, SimulatedCrash, catalogue_settings
 
 pytestmark = pytest.mark.slow  # each test simulates hours to days of 15-minute ticks
 
-TICK = timedelta(minutes=15)
-CT_TIME = re.compile(r"_(\d{8}T\d{4}Z)_")
 
 
-def catalogue_settings(data_dir: Path) -> Settings:
-    """Only the catalogue's detections, through configuration (``enabled = false`` for the rest).
-
-    Each tick re-runs every enabled detection; the equivalence checked here does not depend on how
-    many there are, and the catalogue keeps the simulation fast as the library grows.
-    """
-    disabled = {i: {"enabled": False} for i in known_detection_ids() if i not in CATALOGUE_IDS}
-    return Settings().with_overrides(data_dir=str(data_dir), detections=disabled)
 
 
-def availability(path: Path) -> datetime:
-    """When the file lands in the bucket: its delivery time, 30 minutes later for one file in ten."""
-    match = CT_TIME.search(path.name)
-    if match:
-        landed = datetime.strptime(match.group(1), "%Y%m%dT%H%MZ").replace(tzinfo=UTC)
-    else:
-        with gzip.open(path, "rt") as handle:
-            updated = max(json.loads(line)["updatedAt"] for line in handle if line.strip())
-        landed = datetime.fromisoformat(updated.replace("Z", "+00:00")) + timedelta(minutes=5)
-    late = int(hashlib.sha1(path.name.encode()).hexdigest(), 16) % 10 == 0
-    return landed + (timedelta(minutes=30) if late else timedelta())
 
 
-class Bucket:
-    """A source folder that receives the generated files as simulated time passes."""
-
-    def __init__(self, full: Path, live: Path) -> None:
-        self.full, self.live = full, live
-        files = [p for p in full.rglob("*.gz") if "AWSLogs" in p.parts and "CloudTrail-Digest" not in p.parts]
-        self.pending = sorted(((availability(p), p) for p in files), key=lambda x: x[0])
-
-    def advance(self, now: datetime) -> None:
-        while self.pending and self.pending[0][0] <= now:
-            _, path = self.pending.pop(0)
-            target = self.live / path.relative_to(self.full)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, target)
 
 
 def upserted(output: Path) -> dict[str, tuple[str, tuple[str, ...]]]:
@@ -109,8 +70,6 @@ def simulate(
     return output, last
 
 
-class SimulatedCrash(BaseException):
-    """A kill: not an Exception, so nothing in the runner can swallow it."""
 
 
 def install_crashes(runner, rng: random.Random, rate: float) -> int:
