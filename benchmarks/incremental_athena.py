@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import tempfile
 import time
@@ -110,6 +111,7 @@ def run_design(hot: bool, org: Path, manifest: Any, endpoint: str, work: Path) -
     day_end = start + timedelta(days=1)
     queries: list[int] = []
     hot_written = 0
+    tmp_peak = 0  # a tick's downloads plus its Parquet batch: what /tmp must hold on Lambda
     now = start + TICK
     began = time.perf_counter()
     while now <= day_end:
@@ -133,6 +135,7 @@ def run_design(hot: bool, org: Path, manifest: Any, endpoint: str, work: Path) -
         queries.append(len(sent))
         if report.hot is not None:
             hot_written += report.hot.written_bytes
+            tmp_peak = max(tmp_peak, report.hot.delivered_bytes + report.hot.written_bytes)
         now += TICK
     runs = runner.store.runs()
     estimated = int(runs["estimated_bytes"].fillna(0).sum()) if len(runs) else 0
@@ -146,6 +149,8 @@ def run_design(hot: bool, org: Path, manifest: Any, endpoint: str, work: Path) -
         "billed_bytes_10mb_min": sum(max(1, q) * 0 for q in queries),  # filled below
         "delivered_bytes": replay.delivered_cloudtrail,
         "hot_tier_bytes_written": hot_written,
+        "tmp_peak_bytes": tmp_peak,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),  # moto included
         "wall_s": round(time.perf_counter() - began, 1),
         "_query_counts": queries,
     }

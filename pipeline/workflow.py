@@ -109,8 +109,13 @@ def make_runner(settings: Settings, source: str, output: Path | None = None, sta
     lake = lake_for(settings, source)
     engine = open_engine(settings, lake)
 
+    hot = hot_path(settings, source, engine, None, lake)
+
     def prepare(days: list[str]) -> None:
-        ingest(settings, source, days)
+        # With the hot tier, CloudTrail detections read the tier: the day partitions are for the
+        # rest, and for a tick the tier cannot answer (it fell back to the old way).
+        both = hot is None or hot.fallback
+        ingest(settings, source, days, tables=("cloudtrail", "guardduty_findings") if both else ("guardduty_findings",))
         engine.refresh()  # type: ignore[attr-defined]
 
     return Runner(
@@ -122,7 +127,7 @@ def make_runner(settings: Settings, source: str, output: Path | None = None, sta
         prepare=prepare,
         integrity_source=source,
         jobs=[run_integrity],
-        hot=hot_path(settings, source, engine, None, lake),
+        hot=hot,
     )
 
 

@@ -58,15 +58,22 @@ def local_root(
 
 
 def ingest(
-    settings: Settings, source: str, days: list[str] | None = None, progress: Progress | None = None
+    settings: Settings,
+    source: str,
+    days: list[str] | None = None,
+    progress: Progress | None = None,
+    tables: tuple[str, ...] = ("cloudtrail", "guardduty_findings"),
 ) -> tuple[Path, list[IngestReport]]:
-    """Bring new raw files of ``source`` (only ``days`` when given) into its Parquet lake."""
+    """Bring new raw files of ``source`` (only ``days`` when given) into its Parquet lake.
+
+    ``tables``: which ones (with the hot tier on, scheduled runs read CloudTrail from the tier).
+    """
     root = local_root(settings, source, days, progress)
     lake = lake_for(settings, source)
     specs = load_specs()
     wanted = set(days) if days is not None else None
     reports = []
-    for table in ("cloudtrail", "guardduty_findings"):
+    for table in tables:
         callback = (lambda d, t, name=table: progress(f"ingest {name}", d, t)) if progress else None
         reports.append(ingest_table(specs[table], root, lake, days=wanted, progress=callback))
     return lake, reports

@@ -74,6 +74,7 @@ class HotPath:
         self.spec = load_specs()["cloudtrail"]
         self.structs = {c.name for c in self.spec.columns if c.type in ("struct", "array")}
         self.active: set[str] = set()  # detection ids answered from the fetched rows this tick
+        self.fallback = False  # this tick's CloudTrail detections read the day partitions (the old way)
         self.last_batch: HotBatch | None = None
         self.queries: list[
             dict[str, Any]
@@ -121,7 +122,7 @@ class HotPath:
     # -- the tick -------------------------------------------------------------------------------
     def begin(self, runner: Any, now: datetime) -> None:
         """Ingest the new batch, then fetch the rows every due CloudTrail detection's windows need."""
-        self.active = set()
+        self.active, self.fallback = set(), False
         enabled = [d for d in runner.enabled() if d.tables == ("cloudtrail",)]
         if not enabled:
             return
@@ -143,6 +144,7 @@ class HotPath:
         earliest = min(starts.values())
         batches, usable = self.tier.batches(earliest, plan.fingerprint)
         if not usable:
+            self.fallback = True
             return  # the old path answers this tick: the tier does not reach back that far, or the plan changed
         self._fetch(batches, earliest, end)
         self.active = set(starts)

@@ -272,9 +272,9 @@ class Runner:
         done = len(self.hot.queries)
         try:
             self.hot.begin(self, now)
-        except EngineError as exc:
-            self.hot.active = set()
-            report.hot_error = str(exc)
+        except Exception as exc:  # noqa: BLE001 - S3, DuckDB or Athena: the tick goes on the old way
+            self.hot.active, self.hot.fallback = set(), True
+            report.hot_error = f"hot tier: {type(exc).__name__}: {exc}"
         report.hot = self.hot.last_batch
         for query in self.hot.queries[done:]:
             run = RunMetadata(
