@@ -139,6 +139,8 @@ def run_design(hot: bool, org: Path, manifest: Any, endpoint: str, work: Path) -
         now += TICK
     runs = runner.store.runs()
     estimated = int(runs["estimated_bytes"].fillna(0).sum()) if len(runs) else 0
+    by_detection = runs.groupby("detection_id")["estimated_bytes"].sum().sort_values(ascending=False)
+    top = {str(k): int(v) for k, v in by_detection.head(4).items()}
     return {
         "design": "hot tier" if hot else "old",
         "ticks": len(queries),
@@ -150,6 +152,7 @@ def run_design(hot: bool, org: Path, manifest: Any, endpoint: str, work: Path) -
         "delivered_bytes": replay.delivered_cloudtrail,
         "hot_tier_bytes_written": hot_written,
         "tmp_peak_bytes": tmp_peak,
+        "estimated_bytes_top": top,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),  # moto included
         "wall_s": round(time.perf_counter() - began, 1),
         "_query_counts": queries,
@@ -210,12 +213,16 @@ def main(argv: list[str] | None = None) -> int:
             # Athena bills at least 10 MB per query; the per-query estimates are in the findings store
             result["billed_bytes_10mb_min"] = max(result["queries"] * ten_mb, result["estimated_bytes"])
             results.append(result)
+            ratio = result["estimated_bytes"] / max(1, result["delivered_bytes"])
             print(
                 f"{result['design']:>8}: {result['ticks']} ticks, {result['queries']} queries "
                 f"({result['queries_per_tick']:.2f}/tick, max {result['max_queries_per_tick']}), "
                 f"estimated scan {result['estimated_bytes']:,} B for {result['delivered_bytes']:,} B of "
-                f"CloudTrail delivered ({result['estimated_bytes'] / max(1, result['delivered_bytes']):.2f}x); "
-                f"hot tier written {result['hot_tier_bytes_written']:,} B; {result['wall_s']} s"
+                f"CloudTrail delivered ({ratio:.2f}x); "
+                f"hot tier written {result['hot_tier_bytes_written']:,} B; {result['wall_s']} s; "
+                f"largest estimates {result['estimated_bytes_top']}; "
+                f"/tmp peak {result['tmp_peak_bytes']:,} B; "
+                f"peak RSS {result['peak_rss_mb']} MB"
             )
         print(
             " ".join(

@@ -115,7 +115,8 @@ def make_runner(settings: Settings, source: str, output: Path | None = None, sta
         # With the hot tier, CloudTrail detections read the tier: the day partitions are for the
         # rest, and for a tick the tier cannot answer (it fell back to the old way).
         both = hot is None or hot.fallback
-        ingest(settings, source, days, tables=("cloudtrail", "guardduty_findings") if both else ("guardduty_findings",))
+        tables = ("cloudtrail", "guardduty_findings") if both else ("guardduty_findings",)
+        ingest(settings, source, days, tables=tables)
         engine.refresh()  # type: ignore[attr-defined]
 
     return Runner(

@@ -130,7 +130,7 @@ class Partition:
             return r"[^/]+"
         pattern = re.escape(self.format or "yyyy/MM/dd")
         for token, digits in (("yyyy", 4), ("MM", 2), ("dd", 2), ("HH", 2), ("mm", 2)):
-            pattern = pattern.replace(token, r"\d{%d}" % digits)
+            pattern = pattern.replace(token, rf"\d{{{digits}}}")
         return pattern
 
 

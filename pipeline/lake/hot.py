@@ -80,7 +80,7 @@ class HotBatch:
 
 
 class Storage:
-    """A local folder or ``s3://bucket/prefix``, addressed by relative keys; one code path for both engines."""
+    """A folder or ``s3://bucket/prefix``, addressed by relative keys: one code path for both engines."""
 
     def __init__(self, location: str, s3_client: Any = None) -> None:
         self.location = location
@@ -291,7 +291,7 @@ class HotTier:
     def _convert(
         self, tmp: Path, objects: list[tuple[str, int]], plan: RowPlan, out: Path, batch: HotBatch
     ) -> int:
-        """Download ``objects`` under ``tmp`` (keeping the key layout) and write the plan's rows to ``out``."""
+        """Download ``objects`` under ``tmp`` (keeping the key layout); write the plan's rows to ``out``."""
         paths = []
         for key, _ in objects:
             local = tmp / "src" / key
@@ -310,7 +310,7 @@ class HotTier:
             con.close()
 
     def _readable(self, con: duckdb.DuckDBPyConnection, paths: list[Path], batch: HotBatch) -> list[Path]:
-        """All files when DuckDB reads them together; else the ones it reads alone (the rest named, skipped)."""
+        """All files when DuckDB reads them together; else those it reads alone (the rest named, skipped)."""
         try:
             con.execute(
                 f"SELECT count(*) FROM ({raw_scan_sql(self.spec, [str(p) for p in paths])})"

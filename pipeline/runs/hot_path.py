@@ -145,7 +145,7 @@ class HotPath:
         batches, usable = self.tier.batches(earliest, plan.fingerprint)
         if not usable:
             self.fallback = True
-            return  # the old path answers this tick: the tier does not reach back that far, or the plan changed
+            return  # the old path answers this tick: the tier began later, or the plan changed
         self._fetch(batches, earliest, end)
         self.active = set(starts)
 
@@ -173,7 +173,8 @@ class HotPath:
         files = [str(p) for b in batches for p in sorted((self.lake_root / HOT_FOLDER / b).glob("*.parquet"))]
         listed = ", ".join(quote_string(f) for f in files)
         self.local.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _hot_rows AS SELECT * FROM read_parquet([{listed}], union_by_name=true) "
+            "CREATE OR REPLACE TEMP TABLE _hot_rows AS SELECT * "
+            f"FROM read_parquet([{listed}], union_by_name=true) "
             f"WHERE {self._window_sql(start, end)}"
         )
         size = sum(Path(f).stat().st_size for f in files)
@@ -244,7 +245,7 @@ class HotPath:
     def query(
         self, detection: Detection, start: datetime, end: datetime
     ) -> tuple[QueryResult, dict[str, Any]]:
-        """The detection's own SQL for ``[start, end)`` over the fetched rows (filtered reads: complete rows)."""
+        """The detection's own SQL for ``[start, end)`` over the fetched rows (filtered reads: full rows)."""
         sql, params = render_detection(detection, self.local, start, end, self.settings)
         need = self._need(sql)
         try:

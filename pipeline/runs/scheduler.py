@@ -212,7 +212,8 @@ class Runner:
             else:
                 self._prepare(partition_days(query_start, end))
                 sql, used = render_detection(detection, self.engine, query_start, end, self.settings)
-                estimate = self.guard.check(detection, sql, query_start, end) if self.guard is not None else None
+                if self.guard is not None:
+                    estimate = self.guard.check(detection, sql, query_start, end)
                 answer = self.engine.query(sql)
             run = RunMetadata(
                 run_id=uuid.uuid4().hex,

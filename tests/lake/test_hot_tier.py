@@ -37,7 +37,8 @@ def record(n: int, when: datetime, name: str = "GetObject") -> dict:
 def rows(lake: Path) -> list[tuple]:
     files = sorted(str(p) for p in (lake / HOT_FOLDER).rglob("*.parquet"))
     query = (
-        f"SELECT eventid, eventname, sourceipaddress, matched, regexp_extract(filename, '{HOT_FOLDER}/(.*)/part', 1) "
+        "SELECT eventid, eventname, sourceipaddress, matched, "
+        f"regexp_extract(filename, '{HOT_FOLDER}/(.*)/part', 1) "
         f"FROM read_parquet({files!r}, filename=true) ORDER BY eventid"
     )
     return duckdb.connect().execute(query).fetchall()

@@ -1,4 +1,4 @@
-"""After a configuration change the hot tier's old batches lack rows the new plan needs: the tick falls back."""
+"""After a configuration change the old batches lack rows the new plan needs: the tick falls back."""
 
 from __future__ import annotations
 
@@ -14,11 +14,21 @@ T0 = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 
 
 def call(n: int, when: datetime, name: str) -> dict:
-    return {"eventVersion": "1.09", "eventID": f"e{n:02d}", "eventTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "eventName": name, "eventSource": "iam.amazonaws.com", "awsRegion": "us-east-1",
-            "recipientAccountId": "111111111111", "eventType": "AwsApiCall",
-            "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111111111111:user/admin",
-                             "accountId": "111111111111"}}
+    return {
+        "eventVersion": "1.09",
+        "eventID": f"e{n:02d}",
+        "eventTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "eventName": name,
+        "eventSource": "iam.amazonaws.com",
+        "awsRegion": "us-east-1",
+        "recipientAccountId": "111111111111",
+        "eventType": "AwsApiCall",
+        "userIdentity": {
+            "type": "IAMUser",
+            "arn": "arn:aws:iam::111111111111:user/admin",
+            "accountId": "111111111111",
+        },
+    }
 
 
 def settings_with(tmp_path, enabled: set[str]) -> Settings:
@@ -36,8 +46,13 @@ def delivered(tmp_path) -> set[tuple[str, tuple[str, ...]]]:
 
 def test_a_new_detection_reads_the_day_partitions_until_the_tier_holds_its_rows(tmp_path):
     source = tmp_path / "bucket"
-    write_cloudtrail(source, [call(1, T0 - timedelta(minutes=40), "CreateUser"),
-                              call(2, T0 - timedelta(minutes=35), "CreateAccessKey")])
+    write_cloudtrail(
+        source,
+        [
+            call(1, T0 - timedelta(minutes=40), "CreateUser"),
+            call(2, T0 - timedelta(minutes=35), "CreateAccessKey"),
+        ],
+    )
     runner = make_runner(settings_with(tmp_path, {"iam_user_created"}), str(source), tmp_path / "out.jsonl")
     report = runner.tick(T0)
     assert not report.errors and report.hot is not None and report.hot.objects == 2
