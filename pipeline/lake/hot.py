@@ -10,9 +10,10 @@ embedded ingest's DuckDB reader, and writes the rows the enabled detections can 
 
 The rules that make it exact:
 
-- A batch takes only objects whose name time + 1 minute is at or before its mark, so every record
-  in batch ``b`` happened before ``b`` (CloudTrail names a file after its events) and records of a
-  window ``[start, end)`` sit in batches with a mark after ``start``.
+- A batch takes every new object visible when its tick runs (as the old path reads every visible
+  file). A file is named after its events and is visible at the earliest at its name time, so a
+  record of batch ``b`` happened before ``b``'s mark + the delivery lag + 1 minute: the records of
+  a window ``[start, end)`` sit in batches with a mark after ``start`` − lag − 1 minute.
 - An object is taken once: the manifest (``cloudtrail_hot/_manifest.json``) remembers the keys of
   the late allowance. A file delivered late but within the allowance lands in the next batch.
 - Written file first, manifest second. A run killed in between leaves a file no manifest names:
@@ -203,13 +204,15 @@ class HotTier:
             else {"version": 1, "since": None, "last_end": None, "batches": [], "seen": {}}
         )
 
-    def batches(self, after: datetime, fingerprint: str | None = None) -> tuple[list[str], bool]:
+    def batches(
+        self, after: datetime, fingerprint: str | None = None, slack: timedelta = timedelta(0)
+    ) -> tuple[list[str], bool]:
         """Batches with a mark after ``after`` holding rows, and whether all of them follow ``fingerprint``
         and the tier reaches back far enough to hold every record from ``after`` on."""
         manifest = self.manifest()
         since = parse_optional(manifest.get("since"))
-        chosen = [b for b in manifest["batches"] if parse_optional(b["end"]) > after]
-        covered = since is not None and since <= after
+        chosen = [b for b in manifest["batches"] if parse_optional(b["end"]) > after - slack]
+        covered = since is not None and since <= after - slack
         same = all(b["fingerprint"] == fingerprint for b in chosen) if fingerprint else True
         return [b["batch"] for b in chosen if b["files"]], covered and same
 
@@ -239,7 +242,7 @@ class HotTier:
                     named = key_time(key)
                     if named is None or key in seen or not key.endswith(".json.gz"):
                         continue
-                    if named + timedelta(minutes=1) <= end and named >= cutoff - timedelta(minutes=1):
+                    if named >= cutoff - timedelta(minutes=1):
                         found.append((key, size))
                 day += timedelta(days=1)
         return found

@@ -130,7 +130,8 @@ class HotPath:
         end = now - timing.delivery_lag
         plan = self.plan(enabled)
         longest = max(self._reach(runner, d) for d in enabled)
-        initial = timing.first_run_lookback + longest + timedelta(minutes=1)
+        # the first batch reaches back as far as any first window reads, plus the batches' slack
+        initial = timing.first_run_lookback + longest + timing.delivery_lag + timedelta(minutes=2)
         self.last_batch = self.tier.ingest(end, initial, timing.overlap, plan)
         starts: dict[str, datetime] = {}
         for detection in enabled:
@@ -142,7 +143,9 @@ class HotPath:
         if not starts:
             return
         earliest = min(starts.values())
-        batches, usable = self.tier.batches(earliest, plan.fingerprint)
+        # a batch holds records up to its mark + the delivery lag (files visible when it ran)
+        slack = timing.delivery_lag + timedelta(minutes=1)
+        batches, usable = self.tier.batches(earliest, plan.fingerprint, slack)
         if not usable:
             self.fallback = True
             return  # the old path answers this tick: the tier began later, or the plan changed
