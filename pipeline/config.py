@@ -60,6 +60,9 @@ DEFAULTS: dict[str, Any] = {
         "max_catchup_windows": 96,
         "first_run_lookback_minutes": 60,
         "poll_seconds": 60.0,  # a float: tests poll every 0.2 s
+        # Incremental ticks (docs/incremental-athena.md): each tick ingests only the new deliveries
+        # into the hot tier ([catalog] lake_uri on Athena) and reads them in one query.
+        "hot_tier": False,
     },
     "sinks": [],
     # Log file validation in scheduled runs (`trailguard run`): log_file_tampered findings.

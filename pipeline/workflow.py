@@ -156,21 +156,29 @@ def make_runner(
     sinks, incident_sinks = split_sinks(build_sinks(settings, output=output), incidents.route)
     jobs = [run_integrity, *([incident_tick_job(incident_sinks, incidents)] if incident_sinks else [])]
     if settings.engine == "athena":
+        engine, guard = open_engine(settings), scan_guard(settings)
         return Runner(
             settings,
-            open_engine(settings),
+            engine,
             open_state_store(state_location),
             sinks,
             open_findings_store(store_location),
-            guard=scan_guard(settings),
+            guard=guard,
             integrity_source=source,
             jobs=jobs,
+            hot=hot_path(settings, source, engine, guard),
         )
     lake = lake_for(settings, source)
     engine = open_engine(settings, lake)
 
+    hot = hot_path(settings, source, engine, None, lake)
+
     def prepare(days: list[str]) -> None:
-        ingest(settings, source, days)
+        # With the hot tier, CloudTrail detections read the tier: the day partitions are for the
+        # rest, and for a tick the tier cannot answer (it fell back to the old way).
+        both = hot is None or hot.fallback
+        tables = ("cloudtrail", "guardduty_findings") if both else ("guardduty_findings",)
+        ingest(settings, source, days, tables=tables)
         engine.refresh()  # type: ignore[attr-defined]
 
     return Runner(
@@ -182,7 +190,28 @@ def make_runner(
         prepare=prepare,
         integrity_source=source,
         jobs=jobs,
+        hot=hot,
     )
+
+
+def hot_path(settings: Settings, source: str, engine, guard, lake: Path | None = None):  # noqa: ANN001, ANN201
+    """The runner's hot-tier reader when ``[schedule] hot_tier`` is on (else None).
+
+    On Athena the tier lives under ``[catalog] lake_uri`` and is read by one Athena query per tick;
+    on the embedded engine it lives in the source's local lake and DuckDB reads its files.
+    """
+    from pipeline.runs.hot_path import HotPath, hot_enabled
+
+    if not hot_enabled(settings):
+        return None
+    from pipeline.lake.hot import HotTier, Storage
+
+    if lake is None:
+        lake_uri = str(settings["catalog"].get("lake_uri") or "")
+        if not lake_uri.startswith("s3://"):
+            raise ConfigError("schedule.hot_tier on Athena needs [catalog] lake_uri = \"s3://bucket/prefix\"")
+        return HotPath(settings, HotTier(Storage(source), Storage(lake_uri)), engine, guard)
+    return HotPath(settings, HotTier(Storage(source), Storage(str(lake))), engine, None, lake_root=lake)
 
 
 def record_findings(settings: Settings, outcome: DetectOutcome, start: datetime, end: datetime) -> str:

@@ -86,6 +86,12 @@ def small_org_copy(small_org: GeneratedOrg, tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def generated(small_org: GeneratedOrg) -> tuple[Path, Any]:
+    """small_org as the scheduled-run simulations take it: tests copy ``root / "org"`` before ticking."""
+    return small_org.root.parent, small_org.manifest
+
+
+@pytest.fixture(scope="session")
 def demo_org(tmp_path_factory: pytest.TempPathFactory) -> GeneratedOrg:
     """Two full ISO weeks of a labelled organization. Read only."""
     return _generate(tmp_path_factory.mktemp("demo-org") / "org", **DEMO_ORG)

@@ -62,10 +62,14 @@ def projection_properties(spec: TableSpec, settings: CatalogSettings) -> dict[st
         elif part.projection == "date":
             props[f"{prefix}.type"] = "date"
             props[f"{prefix}.format"] = part.format or "yyyy/MM/dd"
-            start = settings.projection_start.strftime("%Y/%m/%d")
+            # the range is written in the projection's own format (the hot tier's batches end in /HHmm)
+            pattern = part.format or "yyyy/MM/dd"
+            for token, directive in (("yyyy", "%Y"), ("MM", "%m"), ("dd", "%d"), ("HH", "%H"), ("mm", "%M")):
+                pattern = pattern.replace(token, directive)
+            start = settings.projection_start.strftime(pattern)
             props[f"{prefix}.range"] = f"{start},NOW"
             props[f"{prefix}.interval"] = "1"
-            props[f"{prefix}.interval.unit"] = "DAYS"
+            props[f"{prefix}.interval.unit"] = part.interval_unit
         else:
             raise CatalogError(f"glue/{spec.name}.yaml: unknown projection {part.projection!r}")
     template = spec.partition_template.replace("{", "${")

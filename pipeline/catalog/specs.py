@@ -126,6 +126,16 @@ class Partition:
     projection: str
     values_from: str | None = None
     format: str | None = None
+    interval_unit: str = "DAYS"  # date projection step: the hot tier's batches are minutes
+
+    def value_regex(self) -> str:
+        """A regex matching one value of this partition in a key (dates from their format)."""
+        if self.projection != "date":
+            return r"[^/]+"
+        pattern = re.escape(self.format or "yyyy/MM/dd")
+        for token, digits in (("yyyy", 4), ("MM", 2), ("dd", 2), ("HH", 2), ("mm", 2)):
+            pattern = pattern.replace(token, rf"\d{{{digits}}}")
+        return pattern
 
 
 @dataclass(frozen=True)
@@ -151,8 +161,7 @@ class TableSpec:
         """A regex over a file path that captures the partition values, in partition order."""
         pattern = re.escape(self.partition_template)
         for part in self.partitions:
-            value = r"(\d{4}/\d{2}/\d{2})" if part.projection == "date" else r"([^/]+)"
-            pattern = pattern.replace(re.escape("{" + part.name + "}"), value)
+            pattern = pattern.replace(re.escape("{" + part.name + "}"), f"({part.value_regex()})")
         return "/" + pattern + "/[^/]+$"
 
     def sqlglot_schema(self) -> dict[str, str]:
@@ -184,7 +193,8 @@ def load_spec(path: Path) -> TableSpec:
             description=raw["description"],
             format=raw["format"],
             time_column=raw["time_column"],
-            columns=tuple(Column.from_dict(c) for c in raw["columns"]),
+            # extra_columns: columns beyond an included list (the hot tier carries its source partitions)
+            columns=tuple(Column.from_dict(c) for c in [*raw["columns"], *raw.get("extra_columns", [])]),
             location=raw["location"],
             partition_template=raw["partition_template"],
             file_glob=raw["file_glob"],

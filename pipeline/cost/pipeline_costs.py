@@ -26,6 +26,7 @@ from pipeline.cost.prices import S3_STORAGE_ITEMS, PriceBook
 from pipeline.cost.volumes import CostInputs
 from pipeline.detections.spec import Detection, load_detections
 from pipeline.engines.templating import partition_days
+from pipeline.runs.hot_path import hot_enabled
 from pipeline.runs.schedule import Schedule
 
 GLACIER_OVERHEAD = (32 * 1024, 8 * 1024)  # bytes per archived object billed at Glacier / Standard rates
@@ -99,6 +100,9 @@ def athena_lines(
     per_day = _per_day(inputs)
     recorded = _recorded_bytes(inputs.runs)
     out = []
+    if hot_enabled(settings):  # one fetch per tick replaces the CloudTrail detections' own queries
+        out.append(_hot_line(inputs, settings, prices, schedule, per_day, recorded))
+        schedule = schedule[schedule["tables"] != "cloudtrail"]
     for row in schedule.itertuples(index=False):
         if row.detection_id in recorded:
             scanned, basis = recorded[row.detection_id], "recorded"
@@ -117,6 +121,41 @@ def athena_lines(
             )
         )
     return out
+
+
+def _hot_line(
+    inputs: CostInputs, settings: Settings, prices: PriceBook, schedule: pd.DataFrame,
+    per_day: pd.DataFrame, recorded: dict[str, float],
+) -> Line:
+    """``[schedule] hot_tier``: one Athena query per tick over the batches its windows reach.
+
+    Ticks: the runs of the most frequent CloudTrail detection. Bytes per fetch: the mean the scan
+    guard recorded for ``hot_tier`` fetches when there are any; otherwise the CloudTrail bytes of
+    the batches a fetch reads (the tick's interval plus the overlap and the longest burst window,
+    at most a day), taking the hot tier as large as the raw JSON it came from: an upper bound, since
+    the tier keeps only the rows the detections can use, in Parquet (docs/incremental-athena.md).
+    """
+    price = prices["athena.scanned"]
+    minimum, rounding = int(price.extra.get("minimum_bytes", 0)), int(price.extra.get("round_bytes", 1))
+    unit_bytes = float(price.extra.get("unit_bytes", 1e12))
+    trail = schedule[schedule["tables"] == "cloudtrail"]
+    ticks = int(trail["runs"].max()) if len(trail) else 0
+    per_tick_days = PROJECTION_DAYS / ticks if ticks else 0.0
+    if "hot_tier" in recorded:
+        scanned, basis = recorded["hot_tier"], "recorded"
+    else:
+        overlap = float(settings["schedule"].get("overlap_minutes", 60)) / 1440
+        longest = max((d.params(settings.detection_overrides(d.id)).get("window_minutes", 0) or 0
+                       for d in load_detections().values() if d.tables == ("cloudtrail",)), default=0)
+        reach = min(1.0, per_tick_days + overlap + float(longest) / 1440)
+        scanned, basis = _daily(per_day["bytes"], "cloudtrail") * reach, "estimated"
+    billed = max(math.ceil(scanned / rounding) * rounding, minimum)
+    return line(
+        price, inputs.period.label, PIPELINE, str(settings["athena"].get("region") or "us-east-1"), basis,
+        ticks * billed / unit_bytes,
+        detail=f"hot tier: {ticks} ticks x {billed:,} B (one query per tick over the new batches and the "
+        f"look-back; {basis} bytes per fetch, Athena's minimum applied)",
+    )
 
 
 def _per_day(inputs: CostInputs) -> pd.DataFrame:

@@ -26,6 +26,7 @@ from pipeline.engines.scan_estimate import (
     ListingCache,
     check_budget,
     columns_read,
+    estimate_partitions,
     estimate_scan,
     parse_size,
     workgroup_cutoff,
@@ -78,6 +79,17 @@ class ScanGuard:
             if budget is None and cutoff is None and not isinstance(exc, BudgetExceeded):
                 return None
             raise
+
+    def check_hot(self, batches: list[str]) -> int:
+        """The hot-tier fetch of a tick: every object under the batches it names (a ``SELECT *``).
+
+        Checked against ``[athena] max_scan`` and the workgroup cutoff like any detection; over
+        either, the tick's hot detections are not run (``BudgetExceeded`` names the estimate).
+        """
+        spec = load_specs()["cloudtrail_hot"]
+        estimate = estimate_partitions(self.s3, self.catalog, spec, batches, cache=self.listings)
+        check_budget("hot_tier", estimate, self.default_budget, self.cutoff(), workgroup=self.workgroup)
+        return estimate.bytes
 
     def _estimate(self, detection: Detection, sql: str, start: datetime, end: datetime,
                   budget: int | None, cutoff: int | None) -> int:

@@ -183,6 +183,30 @@ def estimate_scan(s3_client: Any, settings: CatalogSettings, spec: TableSpec, da
                         partitions=len(prefixes), columns=columns)
 
 
+def estimate_partitions(s3_client: Any, settings: CatalogSettings, spec: TableSpec, values: list[str],
+                        cache: ListingCache | None = None) -> ScanEstimate:
+    """Bytes a ``SELECT *`` of ``spec`` over the partitions ``values`` of its one date partition reads.
+
+    For the hot tier (``cloudtrail_hot``, partitioned by ``batch``): every object under each named
+    partition, summed; a query that names its batches with ``batch IN (...)`` reads exactly those.
+    """
+    wanted = sorted(set(values))
+    bucket, prefixes = _partition_prefixes(settings, spec, wanted)
+    listed = []
+    try:
+        for prefix in prefixes:
+            found = cache.get((bucket, prefix)) if cache is not None else None
+            if found is None:
+                found = _list_prefix(s3_client, bucket, prefix)
+                if cache is not None:
+                    cache.put((bucket, prefix), found)
+            listed.append(found)
+    except (BotoCoreError, ClientError) as exc:
+        raise EngineError(f"scan estimate for {spec.name}: cannot list s3://{bucket}: {exc}") from exc
+    return ScanEstimate(table=spec.name, days=wanted, objects=sum(o for o, _ in listed),
+                        bytes=sum(b for _, b in listed), partitions=len(prefixes))
+
+
 def workgroup_cutoff(athena_client: Any, workgroup: str) -> int | None:
     """The workgroup's ``BytesScannedCutoffPerQuery`` in bytes, ``None`` when it sets none.
 

@@ -74,9 +74,16 @@ def ingest_limits(settings: Settings) -> Limits:
 
 
 def ingest(
-    settings: Settings, source: str, days: list[str] | None = None, progress: Progress | None = None
+    settings: Settings,
+    source: str,
+    days: list[str] | None = None,
+    progress: Progress | None = None,
+    tables: tuple[str, ...] = ("cloudtrail", "guardduty_findings"),
 ) -> tuple[Path, list[IngestReport]]:
-    """Bring new raw files of ``source`` (only ``days`` when given) into its Parquet lake."""
+    """Bring new raw files of ``source`` (only ``days`` when given) into its Parquet lake.
+
+    ``tables``: which ones (with the hot tier on, scheduled runs read CloudTrail from the tier).
+    """
     # Imported here so the Athena path (the runner Lambda) never loads DuckDB: without it the
     # runner's zip fits Lambda's 250 MB limit (scripts/package_lambda.py).
     from pipeline.lake.ingest import ingest_table
@@ -88,7 +95,7 @@ def ingest(
     limits = ingest_limits(settings)
     reports = []
     with ingest_lock(lake):
-        for table in ("cloudtrail", "guardduty_findings"):
+        for table in tables:
             callback = (lambda d, t, name=table: progress(f"ingest {name}", d, t)) if progress else None
             reports.append(ingest_table(specs[table], root, lake, days=wanted, progress=callback,
                                         limits=limits))

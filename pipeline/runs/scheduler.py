@@ -84,6 +84,8 @@ class TickReport:
     not_due: list[str] = field(default_factory=list)
     integrity: Any = None  # pipeline.integrity.tick_job.IntegrityTick: log file validation this tick
     warnings: list[str] = field(default_factory=list)  # e.g. a corrupt state file and how it recovered
+    hot: Any = None  # pipeline.lake.hot.HotBatch: what the hot tier ingested this tick ([schedule] hot_tier)
+    hot_error: str | None = None  # the hot tier failed this tick: its detections went the old way
 
     @property
     def errors(self) -> list[DetectionTick]:
@@ -139,6 +141,7 @@ class Runner:
         guard: ScanGuard | None = None,
         integrity_source: str | None = None,
         jobs: list[TickJob] | None = None,
+        hot: Any = None,
     ) -> None:
         self.settings, self.engine, self.state, self.sinks, self.store = settings, engine, state, sinks, store
         # The source whose digests each tick validates ([integrity]); None: no validation.
@@ -151,6 +154,7 @@ class Runner:
         self.jobs = list(jobs or [])
         # Called as progress(done, total) after each enabled detection of a tick (the CLI's bar).
         self.progress: Callable[[int, int], None] | None = None
+        self.hot = hot  # pipeline.runs.hot_path.HotPath: ingest new deliveries, one query per tick
 
     def enabled(self) -> list[Detection]:
         return [
@@ -162,6 +166,8 @@ class Runner:
     def tick(self, now: datetime) -> TickReport:
         report = TickReport(now=iso_z(now))
         self._prepared.clear()  # files may have arrived since the last tick: re-check every day
+        if self.hot is not None:
+            self._begin_hot(now, report)
         enabled = self.enabled()
         for done, detection in enumerate(enabled, start=1):
             if self.progress is not None:
@@ -214,10 +220,15 @@ class Runner:
         lookback = self._lookback(detection, params)
 
         def find(query_start: datetime, end: datetime) -> tuple[list[Finding], RunMetadata]:
-            self._prepare(partition_days(query_start, end))
-            sql, used = render_detection(detection, self.engine, query_start, end, self.settings)
-            estimate = self.guard.check(detection, sql, query_start, end) if self.guard is not None else None
-            answer = self.engine.query(sql)
+            estimate = None
+            if self.hot is not None and self.hot.handles(detection):  # over the rows the tick fetched once
+                answer, used = self.hot.query(detection, query_start, end)
+            else:
+                self._prepare(partition_days(query_start, end))
+                sql, used = render_detection(detection, self.engine, query_start, end, self.settings)
+                if self.guard is not None:
+                    estimate = self.guard.check(detection, sql, query_start, end)
+                answer = self.engine.query(sql)
             run = RunMetadata(
                 run_id=uuid.uuid4().hex,
                 detection_id=detection.id,
@@ -270,6 +281,24 @@ class Runner:
             outcome.updated += sum(d.is_update for d in deliveries)
         state.last_run = iso_z(now)
         self.state.save(state, version)
+
+    def _begin_hot(self, now: datetime, report: TickReport) -> None:
+        """Hot tier: ingest this tick's deliveries and fetch the rows the due detections need, once."""
+        done = len(self.hot.queries)
+        try:
+            self.hot.begin(self, now)
+        except Exception as exc:  # noqa: BLE001 - S3, DuckDB or Athena: the tick goes on the old way
+            self.hot.active, self.hot.fallback = set(), True
+            report.hot_error = f"hot tier: {type(exc).__name__}: {exc}"
+        report.hot = self.hot.last_batch
+        for query in self.hot.queries[done:]:
+            run = RunMetadata(
+                run_id=uuid.uuid4().hex, detection_id="hot_tier", engine=query["engine"],
+                window_start=iso_z(now), window_end=iso_z(now), now=iso_z(now), query_id=query["query_id"],
+                bytes_scanned=query["bytes_scanned"], duration_s=query["duration_s"], rows=0,
+                estimated_bytes=query["estimated_bytes"],
+            )
+            self.store.append([], run, [])
 
     def _prepare(self, days: list[str]) -> None:
         missing = [d for d in days if d not in self._prepared]

@@ -51,9 +51,10 @@ DOCUMENTED = [
 ]
 
 
-def test_four_tables_declared():
+def test_five_tables_declared():
     assert set(SPECS) == {
         "cloudtrail",
+        "cloudtrail_hot",  # the scheduled ticks' hot tier (docs/incremental-athena.md)
         "cloudtrail_parquet",
         "guardduty_findings",
         "guardduty_findings_parquet",
@@ -77,6 +78,13 @@ def test_ddl_and_glue_input_agree(name):
     for key, value in table_input["Parameters"].items():
         if key != "EXTERNAL":
             assert f"'{key}'='{value}'" in ddl
+    if name == "cloudtrail_hot":  # one partition: the tick's batch, to the minute (its rows carry the rest)
+        assert [p["Name"] for p in table_input["PartitionKeys"]] == ["batch"]
+        assert table_input["Parameters"]["projection.batch.interval.unit"] == "MINUTES"
+        assert table_input["Parameters"]["projection.batch.range"].startswith("2020/01/01/0000,")
+        assert [c["Name"] for c in table_input["StorageDescriptor"]["Columns"]][-4:] == [
+            "account", "region", "day", "matched"]
+        return
     assert [p["Name"] for p in table_input["PartitionKeys"]] == ["account", "region", "day"]
     assert table_input["Parameters"]["projection.account.values"] == "111111111111,222222222222"
 
@@ -95,7 +103,8 @@ def test_org_trail_location_template():
 def test_no_account_or_region_is_written_in_a_spec():
     for path in SPECS.values():
         text = athena_ddl(path, SETTINGS)
-        assert text.count("111111111111") == 1  # only the configured projection value
+        # only the configured projection value (the hot tier has no account partition to project)
+        assert text.count("111111111111") == (0 if path.name == "cloudtrail_hot" else 1)
     for spec_file in (SPECS["cloudtrail"],):
         assert not re.search(r"\d{12}", str(spec_file))
 
@@ -117,4 +126,6 @@ def test_duckdb_empty_view_has_the_spec_columns(name):
     con = duckdb.connect()
     con.execute(f"CREATE VIEW v AS {empty_scan_sql(spec)}")
     names = [row[0] for row in con.execute("DESCRIBE v").fetchall()]
-    assert names == [*spec.column_names, "account", "region", "day"]
+    assert names == [*spec.column_names, *(p.name for p in spec.partitions)]
+    if name != "cloudtrail_hot":
+        assert names[-3:] == ["account", "region", "day"]

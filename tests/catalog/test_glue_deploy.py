@@ -40,19 +40,22 @@ def test_deploy_creates_database_and_tables_from_the_specs(aws_client: Any) -> N
     assert actions == [("trailguard", "database created")] + [
         (f"trailguard.{name}", "created") for name in SPECS]
     assert sorted(t["Name"] for t in glue.get_tables(DatabaseName="trailguard")["TableList"]) == sorted(
-        ["cloudtrail", "cloudtrail_parquet", "guardduty_findings", "guardduty_findings_parquet"])
+        ["cloudtrail", "cloudtrail_hot", "cloudtrail_parquet", "guardduty_findings",
+         "guardduty_findings_parquet"])
     for name, spec in SPECS.items():
         table = glue.get_table(DatabaseName="trailguard", Name=name)["Table"]
         params = table["Parameters"]
         for key, value in projection_properties(spec, settings).items():
             assert params[key] == value, (name, key)
-        assert params["projection.account.values"] == "111111111111,222222222222"
-        assert params["projection.region.values"] == "us-east-1,eu-west-1"
+        hot = name == "cloudtrail_hot"  # partitioned by the tick's batch only
+        assert params.get("projection.account.values") == (None if hot else "111111111111,222222222222")
+        assert params.get("projection.region.values") == (None if hot else "us-east-1,eu-west-1")
         assert params["EXTERNAL"] == "TRUE"
         assert table["TableType"] == "EXTERNAL_TABLE"
         columns = table["StorageDescriptor"]["Columns"]
         assert [(c["Name"], c["Type"]) for c in columns] == [(c.name, c.hive_type()) for c in spec.columns]
-        assert [k["Name"] for k in table["PartitionKeys"]] == ["account", "region", "day"]
+        partitions = ["batch"] if hot else ["account", "region", "day"]
+        assert [k["Name"] for k in table["PartitionKeys"]] == partitions
         assert table["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"] == spec.athena["serde"]
 
     cloudtrail = glue.get_table(DatabaseName="trailguard", Name="cloudtrail")["Table"]
@@ -76,7 +79,7 @@ def test_second_deploy_updates_and_carries_new_accounts(aws_client: Any) -> None
     assert len(actions) == 1 + len(SPECS)
     table = glue.get_table(DatabaseName="trailguard", Name="guardduty_findings")["Table"]
     assert table["Parameters"]["projection.account.values"] == "111111111111,222222222222,333333333333"
-    assert len(glue.get_tables(DatabaseName="trailguard")["TableList"]) == 4
+    assert len(glue.get_tables(DatabaseName="trailguard")["TableList"]) == 5
 
 
 # --- drift --------------------------------------------------------------------------------------

@@ -62,8 +62,12 @@ def test_rendered_tables_take_deploy_time_values_from_variables() -> None:
     doc = json.loads(terraform_render.render())
     tables = doc["resource"]["aws_glue_catalog_table"]
     assert set(tables) == {
-        "cloudtrail", "cloudtrail_parquet", "guardduty_findings", "guardduty_findings_parquet",
+        "cloudtrail", "cloudtrail_hot", "cloudtrail_parquet",
+        "guardduty_findings", "guardduty_findings_parquet",
     }
+    hot = tables["cloudtrail_hot"]["parameters"]  # the scheduled ticks' hot tier: minute batches in the lake
+    assert hot["projection.batch.range"] == "${var.projection_start}/0000,NOW"
+    assert hot["storage.location.template"] == "${local.lake_uri}/cloudtrail_hot/$${batch}"
     cloudtrail = tables["cloudtrail"]
     params = cloudtrail["parameters"]
     assert params["projection.account.values"] == '${join(",", var.accounts)}'
@@ -145,7 +149,8 @@ def test_apply_replan_destroy_on_moto(tmp_path: Path, moto_endpoint: str,
     try:
         outputs = json.loads(tf.run("output", "-json").stdout)
         assert outputs["glue_tables"]["value"] == [
-            "cloudtrail", "cloudtrail_parquet", "guardduty_findings", "guardduty_findings_parquet",
+            "cloudtrail", "cloudtrail_hot", "cloudtrail_parquet", "guardduty_findings",
+            "guardduty_findings_parquet",
         ]
 
         trail = aws_client("cloudtrail").get_trail(Name="trailguard-org-trail")["Trail"]

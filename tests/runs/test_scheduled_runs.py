@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 import random
 import shutil
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from pipeline.demo import CATALOGUE_IDS
+from pipeline.findings.store import open_findings_store
 from pipeline.workflow import detect, make_runner
 from tests.helpers import TICK, Bucket, SimulatedCrash, catalogue_settings
 
@@ -99,10 +101,6 @@ def install_crashes(runner, rng: random.Random, rate: float) -> int:
     return planned
 
 
-@pytest.fixture(scope="module")
-def generated(small_org):
-    """The session's small_org (tests/conftest.py): tests copy ``root / "org"`` before ticking over it."""
-    return small_org.root.parent, small_org.manifest
 
 
 def test_ticks_deliver_what_one_detect_reports(generated, tmp_path):
@@ -139,3 +137,38 @@ def test_crashes_at_random_points_change_nothing_the_sinks_saw(generated, tmp_pa
     clean_out, _ = simulate(clean, manifest, days=0.5)
     crash_out, _ = simulate(crashy, manifest, days=0.5, crash_rate=0.05, seed=4)
     assert clean_out.read_text().splitlines() == crash_out.read_text().splitlines()
+
+# The hot tier's ticks ([schedule] hot_tier) deliver what one detect reports, crashes included: the
+# same simulation and assertions, with the runner ingesting each tick's deliveries into the hot tier
+# and answering the CloudTrail detections from one read of it per tick.
+
+
+@pytest.fixture
+def hot_settings(monkeypatch):
+    original = catalogue_settings
+
+    def with_hot_tier(data_dir):
+        settings = original(data_dir)
+        settings.raw["schedule"]["hot_tier"] = True
+        return settings
+
+    monkeypatch.setattr(sys.modules[__name__], "catalogue_settings", with_hot_tier)
+
+
+def test_hot_tier_ticks_deliver_what_one_detect_reports(generated, hot_settings, tmp_path):
+    test_ticks_deliver_what_one_detect_reports(generated, tmp_path)
+    work = tmp_path / "ticks"
+    runs = open_findings_store(str(work / "data")).runs()
+    fetches = runs[runs["detection_id"] == "hot_tier"]
+    assert len(fetches) > 150  # one per tick over two days and two hours (fewer at the start: nothing due)
+    lake = next((work / "data" / "lake").iterdir())
+    batches = list((lake / "cloudtrail_hot").rglob("*.parquet"))
+    manifest = json.loads((lake / "cloudtrail_hot" / "_manifest.json").read_text())
+    named = {lake / f for b in manifest["batches"] for f in b["files"]}  # the last two days' batches
+    assert named <= set(batches) and len(named) > 100
+    # the detections never read the day partitions: the local lake holds no day folders of CloudTrail
+    assert not (lake / "cloudtrail").exists()
+
+
+def test_hot_tier_crashes_change_nothing_the_sinks_saw(generated, hot_settings, tmp_path):
+    test_crashes_at_random_points_change_nothing_the_sinks_saw(generated, tmp_path)

@@ -1,0 +1,272 @@
+"""Incremental ticks: ingest what was delivered into the hot tier, read it in one query, detect locally.
+
+``[schedule] hot_tier = true`` turns it on (both engines). Each tick:
+
+1. plans the rows the enabled CloudTrail detections can use (:mod:`pipeline.detections.row_filter`)
+   and brings the objects delivered since the last tick into one hot-tier batch
+   (:mod:`pipeline.lake.hot`), reading each delivered object once;
+2. runs ONE query (Athena, or DuckDB over the local lake) that fetches the hot rows of every batch
+   the due detections' windows can touch: in steady state the new batch plus the look-back of the
+   longest burst. The scan guard estimates it from the objects under those batch partitions;
+3. runs each due detection's own SQL, rendered for its own windows exactly as before, on an
+   embedded DuckDB over those rows (each filtered read also requires ``matched``, so it only sees
+   complete rows). The findings, reconciliation and state are the scheduler's, unchanged.
+
+A detection that does not read CloudTrail (GuardDuty), or a window the hot tier cannot answer
+(it starts before the tier began, or reaches batches written under another row plan after a
+configuration change), goes the old way: its own query over the day partitions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import re
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlglot
+
+from pipeline.catalog.duckdb_views import duckdb_type
+from pipeline.catalog.specs import Column, load_specs
+from pipeline.config import Settings
+from pipeline.detections.row_filter import RowNeed, row_need
+from pipeline.detections.run import render_detection
+from pipeline.detections.spec import Detection
+from pipeline.engines.base import Engine, EngineError, QueryResult
+from pipeline.engines.duckdb import DuckDBEngine
+from pipeline.engines.templating import iso_utc, quote_string
+from pipeline.lake.hot import HOT_FOLDER, HotBatch, HotTier, RowPlan
+from pipeline.runs.schedule import Schedule
+
+_WINDOW_LITERAL = re.compile(r"'(\d{4}/\d{2}/\d{2}|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})'")
+_PLACEHOLDER = re.compile(r"__tgw(\d+)__")
+MATCHED = Column(key="matched", type="boolean", name="matched")
+PLAN_START = datetime(2000, 1, 1, tzinfo=UTC)  # any window: the plan strips the window's own conjuncts
+
+
+def hot_enabled(settings: Settings) -> bool:
+    return bool(settings["schedule"].get("hot_tier", False))
+
+
+class HotPath:
+    """The runner's reader for CloudTrail detections over the hot tier (see the module docstring)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        tier: HotTier,
+        fetch_engine: Engine,
+        guard: Any = None,
+        lake_root: Path | None = None,
+    ) -> None:
+        self.settings, self.tier, self.fetch_engine, self.guard = settings, tier, fetch_engine, guard
+        self.lake_root = lake_root  # local lake (DuckDB engine): rows are read from its files directly
+        specs = load_specs()
+        base = specs["cloudtrail_parquet"]
+        specs["cloudtrail_parquet"] = dataclasses.replace(base, columns=(*base.columns, MATCHED))
+        self._tmp = tempfile.TemporaryDirectory(prefix="trailguard-hotpath-")
+        self.local = DuckDBEngine(Path(self._tmp.name), specs=specs)
+        self.spec = load_specs()["cloudtrail"]
+        self.structs = {c.name for c in self.spec.columns if c.type in ("struct", "array")}
+        self.active: set[str] = set()  # detection ids answered from the fetched rows this tick
+        self.fallback = False  # this tick's CloudTrail detections read the day partitions (the old way)
+        self.last_batch: HotBatch | None = None
+        self.queries: list[
+            dict[str, Any]
+        ] = []  # what each tick's fetch cost: for the findings store and benches
+
+    def _need(self, sql: str) -> RowNeed:
+        """``row_need`` once per query shape: only the window's day and time literals change per tick."""
+        values: list[str] = []
+
+        def hold(match: re.Match[str]) -> str:
+            values.append(match.group(1))
+            return f"'__tgw{len(values) - 1}__'"
+
+        need = _need_of_shape(
+            _WINDOW_LITERAL.sub(hold, sql), frozenset(self.structs), frozenset(self.spec.column_names)
+        )
+        return dataclasses.replace(need, sql=_PLACEHOLDER.sub(lambda m: values[int(m.group(1))], need.sql))
+
+    # -- planning -------------------------------------------------------------------------------
+    def needs(self, detections: list[Detection], start: datetime, end: datetime) -> dict[str, RowNeed]:
+        out = {}
+        for detection in detections:
+            if detection.tables != ("cloudtrail",):
+                continue
+            sql, _ = render_detection(detection, self.local, start, end, self.settings)
+            out[detection.id] = self._need(sql)
+        return out
+
+    def plan(self, detections: list[Detection]) -> RowPlan:
+        needs = self.needs(detections, PLAN_START, PLAN_START + timedelta(hours=1))
+        predicates = sorted({p for n in needs.values() for p in n.predicates})
+        wide = frozenset(c for n in needs.values() for c in n.columns)
+        matched = None
+        if predicates:
+            matched = self._matched_sql(" OR ".join(f"({p})" for p in predicates))
+        digest = hashlib.sha256(f"{matched}|{sorted(wide)}".encode()).hexdigest()[:16]
+        return RowPlan(matched=matched, keep_all_rows=bool(wide), all_row_columns=wide, fingerprint=digest)
+
+    @functools.lru_cache(maxsize=16)  # noqa: B019 - one HotPath per runner; the plan rarely changes
+    def _matched_sql(self, union: str) -> str:
+        """The union of the lifted filters in DuckDB SQL, for the ingest to flag rows with."""
+        translated = self.local.translate(f"SELECT * FROM cloudtrail WHERE {union}")
+        return sqlglot.parse_one(translated, read="duckdb").args["where"].this.sql(dialect="duckdb")
+
+    # -- the tick -------------------------------------------------------------------------------
+    def begin(self, runner: Any, now: datetime) -> None:
+        """Ingest the new batch, then fetch the rows every due CloudTrail detection's windows need."""
+        self.active, self.fallback = set(), False
+        enabled = [d for d in runner.enabled() if d.tables == ("cloudtrail",)]
+        if not enabled:
+            return
+        timing = runner.timing
+        end = now - timing.delivery_lag
+        plan = self.plan(enabled)
+        longest = max(self._reach(runner, d) for d in enabled)
+        # the first batch reaches back as far as any first window reads, plus the batches' slack
+        initial = timing.first_run_lookback + longest + timing.delivery_lag + timedelta(minutes=2)
+        self.last_batch = self.tier.ingest(end, initial, timing.overlap, plan)
+        starts: dict[str, datetime] = {}
+        for detection in enabled:
+            state, _ = runner.state.load(detection.id)
+            schedule = Schedule.parse(detection.schedule)
+            windows = runner._windows(state, schedule, now)
+            if windows and schedule.is_due(_parse(state.last_run), now):
+                starts[detection.id] = windows[0][0] - self._reach(runner, detection)
+        if not starts:
+            return
+        earliest = min(starts.values())
+        # a batch holds records up to its mark + the delivery lag (files visible when it ran)
+        slack = timing.delivery_lag + timedelta(minutes=1)
+        batches, usable = self.tier.batches(earliest, plan.fingerprint, slack)
+        if not usable:
+            self.fallback = True
+            return  # the old path answers this tick: the tier began later, or the plan changed
+        self._fetch(batches, earliest, end)
+        self.active = set(starts)
+
+    def _reach(self, runner: Any, detection: Detection) -> timedelta:
+        """How far before a window's start the detection reads: the runner's look-back, then its own."""
+        params = detection.params(self.settings.detection_overrides(detection.id))
+        return runner._lookback(detection, params) + timedelta(minutes=detection.lookback_minutes)
+
+    def _fetch(self, batches: list[str], start: datetime, end: datetime) -> None:
+        con = self.local.con
+        if not batches:
+            con.execute("CREATE OR REPLACE TEMP TABLE _hot_rows AS SELECT * FROM cloudtrail WHERE false")
+        elif self.lake_root is not None:
+            self._fetch_local(batches, start, end)
+        else:
+            self._fetch_athena(batches, start, end)
+        con.execute("CREATE OR REPLACE VIEW cloudtrail AS SELECT * FROM _hot_rows")
+
+    def _window_sql(self, start: datetime, end: datetime) -> str:
+        return f"eventtime >= {quote_string(iso_utc(start))} AND eventtime < {quote_string(iso_utc(end))}"
+
+    def _fetch_local(self, batches: list[str], start: datetime, end: datetime) -> None:
+        assert self.lake_root is not None
+        started = time.perf_counter()
+        files = [str(p) for b in batches for p in sorted((self.lake_root / HOT_FOLDER / b).glob("*.parquet"))]
+        listed = ", ".join(quote_string(f) for f in files)
+        self.local.con.execute(
+            "CREATE OR REPLACE TEMP TABLE _hot_rows AS SELECT * "
+            f"FROM read_parquet([{listed}], union_by_name=true) "
+            f"WHERE {self._window_sql(start, end)}"
+        )
+        size = sum(Path(f).stat().st_size for f in files)
+        self.queries.append(
+            {
+                "engine": "duckdb",
+                "batches": len(batches),
+                "estimated_bytes": size,
+                "duration_s": time.perf_counter() - started,
+                "query_id": None,
+                "bytes_scanned": None,
+            }
+        )
+
+    def _fetch_athena(self, batches: list[str], start: datetime, end: datetime) -> None:
+        """One Athena query; nested columns travel as JSON text and become structs again locally."""
+        columns = [
+            f'CAST("{c.name}" AS JSON) AS "{c.name}"' if c.type in ("struct", "array") else f'"{c.name}"'
+            for c in self.spec.columns
+        ]
+        database = '"' + str(self.settings["catalog"]["database"]).replace('"', '""') + '"'
+        batch_list = ", ".join(quote_string(b) for b in batches)
+        sql = (
+            f'SELECT {", ".join(columns)}, account, region, day, matched FROM {database}."cloudtrail_hot" '
+            f"WHERE batch IN ({batch_list}) AND {self._window_sql(start, end)}"
+        )
+        estimate = self.guard.check_hot(batches) if self.guard is not None else None
+        answer = self.fetch_engine.query(sql)
+        self.queries.append(
+            {
+                "engine": answer.engine,
+                "batches": len(batches),
+                "estimated_bytes": estimate,
+                "duration_s": answer.duration_s,
+                "query_id": answer.query_id,
+                "bytes_scanned": answer.bytes_scanned,
+                "sql": sql,
+            }
+        )
+        frame = answer.frame  # noqa: F841 - read by DuckDB's replacement scan below
+        casts = []
+        for c in self.spec.columns:
+            kind = duckdb_type(c)
+            if c.type in ("struct", "array"):
+                casts.append(f'CAST(CAST("{c.name}" AS JSON) AS {kind}) AS "{c.name}"')
+            else:
+                casts.append(f'CAST("{c.name}" AS {kind}) AS "{c.name}"')
+        casts += [
+            "CAST(account AS VARCHAR) AS account",
+            "CAST(region AS VARCHAR) AS region",
+            "CAST(day AS VARCHAR) AS day",
+            "CAST(matched AS BOOLEAN) AS matched",
+        ]
+        if len(answer.frame):
+            self.local.con.register("_hot_frame", answer.frame)
+            self.local.con.execute(
+                f"CREATE OR REPLACE TEMP TABLE _hot_rows AS SELECT {', '.join(casts)} FROM _hot_frame"
+            )
+            self.local.con.unregister("_hot_frame")
+        else:
+            self.local.con.execute(
+                "CREATE OR REPLACE TEMP TABLE _hot_rows AS SELECT * FROM cloudtrail WHERE false"
+            )
+
+    def handles(self, detection: Detection) -> bool:
+        return detection.id in self.active
+
+    def query(
+        self, detection: Detection, start: datetime, end: datetime
+    ) -> tuple[QueryResult, dict[str, Any]]:
+        """The detection's own SQL for ``[start, end)`` over the fetched rows (filtered reads: full rows)."""
+        sql, params = render_detection(detection, self.local, start, end, self.settings)
+        need = self._need(sql)
+        try:
+            return self.local.query(need.sql), params
+        except EngineError as exc:
+            raise EngineError(f"{detection.id} over the hot tier: {exc}") from exc
+
+    def close(self) -> None:
+        self.local.close()
+        self._tmp.cleanup()
+
+
+@functools.lru_cache(maxsize=1024)
+def _need_of_shape(shape: str, structs: frozenset[str], columns: frozenset[str]) -> RowNeed:
+    return row_need(shape, "cloudtrail", set(structs), set(columns))
+
+
+def _parse(text: str | None) -> datetime | None:
+    from pipeline.times import parse_optional
+
+    return parse_optional(text)

@@ -1,0 +1,67 @@
+"""After a configuration change the old batches lack rows the new plan needs: the tick falls back."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from pipeline.config import Settings
+from pipeline.detections.spec import load_detections
+from pipeline.source.writer import write_cloudtrail
+from pipeline.workflow import make_runner
+
+T0 = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+
+
+def call(n: int, when: datetime, name: str) -> dict:
+    return {
+        "eventVersion": "1.09",
+        "eventID": f"e{n:02d}",
+        "eventTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "eventName": name,
+        "eventSource": "iam.amazonaws.com",
+        "awsRegion": "us-east-1",
+        "recipientAccountId": "111111111111",
+        "eventType": "AwsApiCall",
+        "userIdentity": {
+            "type": "IAMUser",
+            "arn": "arn:aws:iam::111111111111:user/admin",
+            "accountId": "111111111111",
+        },
+    }
+
+
+def settings_with(tmp_path, enabled: set[str]) -> Settings:
+    settings = Settings().with_overrides(data_dir=str(tmp_path / "data"))
+    settings.raw["detections"] = {d: {"enabled": d in enabled} for d in load_detections()}
+    settings.raw["schedule"]["hot_tier"] = True
+    settings.raw["integrity"]["validate"] = False
+    return settings
+
+
+def delivered(tmp_path) -> set[tuple[str, tuple[str, ...]]]:
+    lines = [json.loads(x) for x in (tmp_path / "out.jsonl").read_text().splitlines()]
+    return {(f["detection_id"], tuple(f["event_ids"])) for f in lines}
+
+
+def test_a_new_detection_reads_the_day_partitions_until_the_tier_holds_its_rows(tmp_path):
+    source = tmp_path / "bucket"
+    write_cloudtrail(
+        source,
+        [
+            call(1, T0 - timedelta(minutes=40), "CreateUser"),
+            call(2, T0 - timedelta(minutes=35), "CreateAccessKey"),
+        ],
+    )
+    runner = make_runner(settings_with(tmp_path, {"iam_user_created"}), str(source), tmp_path / "out.jsonl")
+    report = runner.tick(T0)
+    assert not report.errors and report.hot is not None and report.hot.objects == 2
+    assert runner.hot.active == {"iam_user_created"} and not runner.hot.fallback
+    assert delivered(tmp_path) == {("iam_user_created", ("e01",))}
+    # CreateAccessKey was not kept by the first plan: the new detection must not miss it
+    later = settings_with(tmp_path, {"iam_user_created", "iam_access_key_created"})
+    runner = make_runner(later, str(source), tmp_path / "out.jsonl")
+    report = runner.tick(T0 + timedelta(minutes=15))
+    assert not report.errors, [t.error for t in report.errors]
+    assert runner.hot.fallback and not runner.hot.active
+    assert delivered(tmp_path) == {("iam_user_created", ("e01",)), ("iam_access_key_created", ("e02",))}
