@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pipeline.config import ConfigError, Settings
 from pipeline.detections.run import DetectionRun, RunResult, run_detections
@@ -23,6 +23,7 @@ from pipeline.times import iso_z, utcnow
 
 if TYPE_CHECKING:
     from pipeline.detections.scan_guard import ScanGuard
+    from pipeline.engines.base import Engine
     from pipeline.findings.model import Finding
     from pipeline.runs.scheduler import Runner
 
@@ -155,19 +156,14 @@ def make_runner(
     # [incidents] route = "incident": Jira/PagerDuty/Slack get incidents from a tick job instead of findings.
     sinks, incident_sinks = split_sinks(build_sinks(settings, output=output), incidents.route)
     jobs = [run_integrity, *([incident_tick_job(incident_sinks, incidents)] if incident_sinks else [])]
+
+    def runner(engine: Engine, **wiring: Any) -> Runner:
+        return Runner(settings, engine, open_state_store(state_location), sinks,
+                      open_findings_store(store_location), integrity_source=source, jobs=jobs, **wiring)
+
     if settings.engine == "athena":
         engine, guard = open_engine(settings), scan_guard(settings)
-        return Runner(
-            settings,
-            engine,
-            open_state_store(state_location),
-            sinks,
-            open_findings_store(store_location),
-            guard=guard,
-            integrity_source=source,
-            jobs=jobs,
-            hot=hot_path(settings, source, engine, guard),
-        )
+        return runner(engine, guard=guard, hot=hot_path(settings, source, engine, guard))
     lake = lake_for(settings, source)
     engine = open_engine(settings, lake)
 
@@ -181,17 +177,7 @@ def make_runner(
         ingest(settings, source, days, tables=tables)
         engine.refresh()  # type: ignore[attr-defined]
 
-    return Runner(
-        settings,
-        engine,
-        open_state_store(state_location),
-        sinks,
-        open_findings_store(store_location),
-        prepare=prepare,
-        integrity_source=source,
-        jobs=jobs,
-        hot=hot,
-    )
+    return runner(engine, prepare=prepare, hot=hot)
 
 
 def hot_path(settings: Settings, source: str, engine, guard, lake: Path | None = None):  # noqa: ANN001, ANN201

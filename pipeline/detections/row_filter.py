@@ -41,11 +41,12 @@ class RowNeed:
         return bool(self.columns)
 
 
-def _conjuncts(node: exp.Expression) -> list[exp.Expression]:
+def conjuncts(node: exp.Expression) -> list[exp.Expression]:
+    """The terms of a WHERE clause's top-level AND (parentheses looked through)."""
     if isinstance(node, exp.Paren):
-        return _conjuncts(node.this)
+        return conjuncts(node.this)
     if isinstance(node, exp.And):
-        return _conjuncts(node.left) + _conjuncts(node.right)
+        return conjuncts(node.left) + conjuncts(node.right)
     return [node]
 
 
@@ -113,7 +114,7 @@ def row_need(sql: str, table: str, struct_columns: set[str], all_columns: set[st
             joined = bool(select.args.get("joins"))
             kept = [
                 c
-                for c in (_liftable(c, own, struct_columns, joined) for c in _conjuncts(where.this))
+                for c in (_liftable(c, own, struct_columns, joined) for c in conjuncts(where.this))
                 if c is not None and not _window_only(c)
             ]
         if not any(not isinstance(c, exp.Not) for c in kept):  # nothing selective (suppressions alone)

@@ -22,6 +22,8 @@ from datetime import timedelta
 import sqlglot
 from sqlglot import exp
 
+from pipeline.detections.row_filter import conjuncts
+
 MAX_SHARED_WINDOW = timedelta(days=31)
 WINDOW_COLUMNS = frozenset({"day", "eventtime"})
 
@@ -77,21 +79,13 @@ def _lifted(read: exp.Table, named: set[str]) -> str | None:
         return None
     if any(c.table in named for c in where.find_all(exp.Column) if c.table):
         return None  # a column named through an alias would not resolve against the table itself
-    conjuncts = _conjuncts(where.this)
-    kept = [c for c in conjuncts if not any(col.name in ACTOR_COLUMNS for col in c.find_all(exp.Column))]
+    terms = conjuncts(where.this)
+    kept = [c for c in terms if not any(col.name in ACTOR_COLUMNS for col in c.find_all(exp.Column))]
     if not any(_selective(c) for c in kept):
         return None  # only the window (and suppressions): it keeps every row, nothing to share
-    if len(kept) == len(conjuncts):
+    if len(kept) == len(terms):
         return where.this.sql(dialect="athena")
     return " AND ".join(c.sql(dialect="athena") for c in kept)
-
-
-def _conjuncts(node: exp.Expression) -> list[exp.Expression]:
-    if isinstance(node, exp.Paren):
-        return _conjuncts(node.this)
-    if isinstance(node, exp.And):
-        return _conjuncts(node.left) + _conjuncts(node.right)
-    return [node]
 
 
 def _selective(node: exp.Expression) -> bool:
