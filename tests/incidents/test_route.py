@@ -21,7 +21,7 @@ from pipeline.runs.state import LocalStateStore
 from pipeline.sinks import build_sinks
 from pipeline.sinks.jsonl import JsonlSink
 from pipeline.sinks.slack import SlackSink
-from tests.fake_services import JIRA_EMAIL, JIRA_TOKEN, PD_KEY, FakeJira, jira, pagerduty  # noqa: F401
+from tests.fake_services import JIRA_EMAIL, JIRA_TOKEN, PD_KEY, FakeJira
 
 pytestmark = pytest.mark.slow  # one labelled 14-day demo, generated and detected once per session
 
@@ -44,7 +44,7 @@ def created(service: FakeJira) -> int:
 
 
 def test_one_ticket_and_one_page_per_incident_and_a_second_run_opens_nothing(
-        incidents, jira, pagerduty, tmp_path: Path):  # noqa: F811
+        incidents, jira, pagerduty, tmp_path: Path):
     sinks = alert_sinks(jira.url, pagerduty.url)
     state = LocalStateStore(tmp_path / "state")
     report = route_incidents(incidents, sinks, state, paging_severity="high")
@@ -73,8 +73,8 @@ def test_one_ticket_and_one_page_per_incident_and_a_second_run_opens_nothing(
     assert sorted(pagerduty.opened) == sorted(paged)  # same dedup keys fold into the open alerts
 
 
-def test_findings_joining_an_incident_update_its_ticket_and_page(  # noqa: F811
-        demo, incidents, jira, pagerduty, tmp_path: Path):  # noqa: F811
+def test_findings_joining_an_incident_update_its_ticket_and_page(
+        demo, incidents, jira, pagerduty, tmp_path: Path):
     config = IncidentConfig.from_settings(demo.settings)
     attack = incidents[0]
     late = attack.finding_ids[-1]
@@ -139,7 +139,7 @@ def test_slack_gets_one_message_per_incident_change_routed_by_detection(incident
     assert len(posts) == len(wanted)
 
 
-def test_an_earlier_finding_arriving_late_keeps_the_routed_ticket(demo, incidents, jira, pagerduty,  # noqa: F811
+def test_an_earlier_finding_arriving_late_keeps_the_routed_ticket(demo, incidents, jira, pagerduty,
                                                                  tmp_path: Path):
     config = IncidentConfig.from_settings(demo.settings)
     attack = incidents[0]

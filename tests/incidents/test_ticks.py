@@ -18,7 +18,7 @@ from pipeline.incidents.service import incidents_from_store
 from pipeline.incidents.tick_job import IncidentTickJob
 from pipeline.times import parse_iso
 from pipeline.workflow import detect, make_runner, record_findings
-from tests.fake_services import JIRA_EMAIL, JIRA_TOKEN, PD_KEY, jira, pagerduty  # noqa: F401
+from tests.fake_services import JIRA_EMAIL, JIRA_TOKEN, PD_KEY
 from tests.helpers import TICK, Bucket, SimulatedCrash, catalogue_settings
 
 pytestmark = pytest.mark.slow  # one labelled 14-day demo, generated and detected once per session
@@ -63,7 +63,7 @@ def kill_after_delivery(runner) -> list[bool]:
     return delivered
 
 
-def test_ticks_route_the_incidents_a_batch_run_finds(demo, jira, pagerduty, tmp_path,  # noqa: F811
+def test_ticks_route_the_incidents_a_batch_run_finds(demo, jira, pagerduty, tmp_path,
                                                     monkeypatch):
     monkeypatch.setenv("JIRA_API_TOKEN", JIRA_TOKEN)
     monkeypatch.setenv("PAGERDUTY_ROUTING_KEY", PD_KEY)

@@ -97,7 +97,7 @@ def buckets(aws_client, moto_endpoint, monkeypatch):
     return s3
 
 
-def test_hot_ticks_on_athena_deliver_what_one_detect_reports(generated, buckets, tmp_path):  # noqa: F811
+def test_hot_ticks_on_athena_deliver_what_one_detect_reports(generated, buckets, tmp_path):
     root, manifest = generated
     s3 = buckets
     settings = athena_settings(tmp_path, "s3://hot-trail", manifest)
