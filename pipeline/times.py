@@ -40,6 +40,12 @@ def iso_z(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime(ISO_Z)
 
 
+def iso_z_precise(moment: datetime) -> str:
+    """``2026-11-01T12:00:00.123456Z``: for records that must keep their order within a second
+    (two triage decisions on one finding seconds apart)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def iso_utc(moment: datetime) -> str:
     """``2026-11-01T12:00:00`` in UTC: compares correctly with CloudTrail's and GuardDuty's strings."""
     if moment.tzinfo is None:

@@ -22,7 +22,7 @@ from pipeline.cli.output import STDOUT, Format, FormatOption, OutputPathOption, 
 from pipeline.config import ConfigError, Settings
 from pipeline.detections.spec import load_detections, select
 from pipeline.findings.severity import SEVERITIES
-from pipeline.times import iso_z, parse_iso, utcnow
+from pipeline.times import iso_z, iso_z_precise, parse_iso, utcnow
 
 FINDING_COLUMNS = ["detection_id", "severity", "first_seen", "last_seen", "account_id", "region",
                    "principal", "event_count", "finding_id"]
@@ -212,7 +212,7 @@ def record_status(settings: Settings, finding_ids: list[str], status: str, by: s
         raise ConfigError("ID: give at least one finding id")
     full = [find_one(settings, i)[1]["finding_id"] for i in finding_ids]
     store = store_for(settings)
-    store.set_status(full, status, who(by), reason, iso_z(utcnow()))
+    store.set_status(full, status, who(by), reason, iso_z_precise(utcnow()))
     return store.location, full
 
 

@@ -42,7 +42,7 @@ def resolve(
     from pipeline.cli.findings import who
     from pipeline.findings.store import open_findings_store
     from pipeline.sinks.factory import build_sinks, resolve_findings
-    from pipeline.times import iso_z, utcnow
+    from pipeline.times import iso_z_precise, utcnow
 
     settings = settings_for(config)
     reasons = {i.strip(): reason for i in finding_ids or [] if i.strip()}
@@ -64,7 +64,8 @@ def resolve(
     store = open_findings_store(settings["findings_store"] or str(settings.data_dir))
     stored = [i for i in reasons if i in known] if not unchecked or suppressed else list(reasons)
     for why in dict.fromkeys(reasons.values()):
-        store.set_status([i for i in stored if reasons[i] == why], "resolved", who(by), why, iso_z(utcnow()))
+        chosen = [i for i in stored if reasons[i] == why]
+        store.set_status(chosen, "resolved", who(by), why, iso_z_precise(utcnow()))
     can_resolve = any(callable(getattr(s, "resolve", None)) for s in build_sinks(settings))
     results = []
     for why in dict.fromkeys(reasons.values()) if can_resolve else ():  # one call per reason, on its tickets
