@@ -153,6 +153,11 @@ class Settings:
         return str(self.raw.get("findings_store") or self.data_dir)
 
     @property
+    def hot_tier(self) -> bool:
+        """``[schedule] hot_tier``: ticks read CloudTrail from the incremental hot tier."""
+        return bool(self.raw.get("schedule", {}).get("hot_tier", False))
+
+    @property
     def state_location(self) -> str:
         """Where scheduling state is kept: ``state``, else ``<data_dir>/state``."""
         return str(self.raw.get("state") or self.data_dir / "state")

@@ -186,11 +186,10 @@ def hot_path(settings: Settings, source: str, engine, guard, lake: Path | None =
     On Athena the tier lives under ``[catalog] lake_uri`` and is read by one Athena query per tick;
     on the embedded engine it lives in the source's local lake and DuckDB reads its files.
     """
-    from pipeline.runs.hot_path import HotPath, hot_enabled
-
-    if not hot_enabled(settings):
-        return None
+    if not settings.hot_tier:
+        return None  # before any import: the tier needs DuckDB, which the plain runner zip leaves out
     from pipeline.lake.hot import HotTier, Storage
+    from pipeline.runs.hot_path import HotPath
 
     if lake is None:
         lake_uri = str(settings["catalog"].get("lake_uri") or "")

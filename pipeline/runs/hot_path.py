@@ -50,7 +50,7 @@ PLAN_START = datetime(2000, 1, 1, tzinfo=UTC)  # any window: the plan strips the
 
 
 def hot_enabled(settings: Settings) -> bool:
-    return bool(settings["schedule"].get("hot_tier", False))
+    return settings.hot_tier
 
 
 class HotPath:
@@ -70,6 +70,7 @@ class HotPath:
         base = specs["cloudtrail_parquet"]
         specs["cloudtrail_parquet"] = dataclasses.replace(base, columns=(*base.columns, MATCHED))
         self._tmp = tempfile.TemporaryDirectory(prefix="trailguard-hotpath-")
+
         self.local = DuckDBEngine(Path(self._tmp.name), specs=specs)
         self.spec = load_specs()["cloudtrail"]
         self.structs = {c.name for c in self.spec.columns if c.type in ("struct", "array")}
