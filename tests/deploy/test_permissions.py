@@ -41,7 +41,7 @@ from tests.deploy.support import LOG_BUCKET, SLACK_SECRET, Deployment
 from tests.helpers import athena_result
 from tests.response.builders import detection, ec2_finding, key_finding, make_instance, sample
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.aws]
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 # Taken by the Lambda service with the function's role, never by our code: its log stream and

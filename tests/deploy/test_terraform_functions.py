@@ -11,7 +11,7 @@ import pytest
 
 from tests.deploy.support import LOG_BUCKET, Deployment, build_zips
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.aws]
 HANDLERS = {"runner": "pipeline.lambda_handler.handler", "response": "pipeline.response.handler.handler"}
 
 
