@@ -110,7 +110,7 @@ def test_lint_refuses_versioned_event_names(tmp_path):
         assert any("event_name()" in p for p in result.problems), (where, result.problems)
     normalised = "{{ event_name() }} = 'UpdateFunctionCode'"
     fine = lint_detection(detection_file(tmp_path, "normalised", where=normalised))
-    assert not any("event_name()" in p for p in fine.problems), fine.problems  # (its actor columns are another rule)
+    assert not any("event_name()" in p for p in fine.problems), fine.problems
 
 
 def _render(template: str, **params) -> str:
