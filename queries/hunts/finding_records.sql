@@ -3,13 +3,7 @@ The CloudTrail records behind one finding (`trailguard findings show`): the even
 within the finding's first..last seen window (partition-pruned). `event_ids` is a quoted list.
 */
 SELECT
-  eventtime AS event_time,
-  recipientaccountid AS account_id,
-  awsregion AS region,
-  eventsource AS event_source,
-  eventname AS event_name,
-  errorcode AS error_code,
-  useridentity.arn AS principal,
+  {% include 'fragments/event_summary_columns.sql' %},
   sourceipaddress AS source_ip,
   useragent AS user_agent,
   eventid AS event_id

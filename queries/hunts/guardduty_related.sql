@@ -10,13 +10,7 @@ WITH latest AS (
   WHERE {{ window('guardduty') }}
 )
 SELECT
-  id AS finding_id,
-  updatedat AS updated_at,
-  accountid AS account_id,
-  finding_region AS region,
-  type AS finding_type,
-  severity,
-  title,
+  {% include 'fragments/guardduty_summary_columns.sql' %},
   json_extract_scalar(resource, '$.accessKeyDetails.userName') AS user_name,
   json_extract_scalar(resource, '$.accessKeyDetails.accessKeyId') AS access_key_id,
   json_extract_scalar(service, '$.action.awsApiCallAction.remoteIpDetails.ipAddressV4') AS remote_ip

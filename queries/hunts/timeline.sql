@@ -6,13 +6,7 @@ identifier the library checks against an allow-list; `value` is always a quoted 
 */
 WITH {% include 'fragments/actor_records.sql' %}
 SELECT
-  eventtime AS event_time,
-  recipientaccountid AS account_id,
-  awsregion AS region,
-  eventsource AS event_source,
-  eventname AS event_name,
-  errorcode AS error_code,
-  useridentity.arn AS principal,
+  {% include 'fragments/event_summary_columns.sql' %},
   actor,
   actor_type,
   useridentity.sessioncontext.sessionissuer.arn AS role,
