@@ -36,6 +36,41 @@ locals {
   ]
 }
 
+# Both functions: the sinks they deliver to (secrets, Security Hub) and what the Lambda service
+# takes with their role: logs to the group lambda.tf made, failed asynchronous invocations to the
+# dead-letter queue. Each role's document starts from this one (source_policy_documents).
+data "aws_iam_policy_document" "function_common" {
+  dynamic "statement" {
+    for_each = length(local.sink_secret_arns) > 0 ? [1] : []
+    content {
+      sid       = "SinkSecrets"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = local.sink_secret_arns
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.securityhub_sink ? [1] : []
+    content {
+      sid       = "SecurityHubSink"
+      actions   = ["securityhub:BatchImportFindings"]
+      resources = ["arn:${local.partition}:securityhub:${local.region}:${local.account_id}:product/${local.account_id}/default"]
+    }
+  }
+
+  statement {
+    sid       = "Logs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = [local.log_group_arn, "${local.log_group_arn}:*"]
+  }
+
+  statement {
+    sid       = "DeadLetterQueue"
+    actions   = ["sqs:SendMessage"]
+    resources = [local.failures_queue_arn]
+  }
+}
+
 # --- runner ---------------------------------------------------------------------------------
 
 resource "aws_iam_role" "runner" {
@@ -46,6 +81,8 @@ resource "aws_iam_role" "runner" {
 }
 
 data "aws_iam_policy_document" "runner" {
+  source_policy_documents = [data.aws_iam_policy_document.function_common.json]
+
   # Athena reads the tables' objects with the caller's permissions; log file validation reads digests.
   statement {
     sid       = "ReadLogs"
@@ -100,37 +137,6 @@ data "aws_iam_policy_document" "runner" {
     }
   }
 
-  dynamic "statement" {
-    for_each = length(local.sink_secret_arns) > 0 ? [1] : []
-    content {
-      sid       = "SinkSecrets"
-      actions   = ["secretsmanager:GetSecretValue"]
-      resources = local.sink_secret_arns
-    }
-  }
-
-  dynamic "statement" {
-    for_each = var.securityhub_sink ? [1] : []
-    content {
-      sid       = "SecurityHubSink"
-      actions   = ["securityhub:BatchImportFindings"]
-      resources = ["arn:${local.partition}:securityhub:${local.region}:${local.account_id}:product/${local.account_id}/default"]
-    }
-  }
-
-  # Taken by the Lambda service with this role: logs to the group lambda.tf made, failed
-  # asynchronous invocations to the dead-letter queue.
-  statement {
-    sid       = "Logs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = [local.log_group_arn, "${local.log_group_arn}:*"]
-  }
-
-  statement {
-    sid       = "DeadLetterQueue"
-    actions   = ["sqs:SendMessage"]
-    resources = [local.failures_queue_arn]
-  }
 }
 
 resource "aws_iam_role_policy" "runner" {
@@ -149,6 +155,8 @@ resource "aws_iam_role" "response" {
 }
 
 data "aws_iam_policy_document" "response" {
+  source_policy_documents = [data.aws_iam_policy_document.function_common.json]
+
   # EC2 has no resource-level permissions for Describe*; the changes could be narrowed by tag, but a
   # compromised instance is by definition not one we tagged in advance.
   statement {
@@ -196,35 +204,6 @@ data "aws_iam_policy_document" "response" {
     resources = [aws_kms_key.logs.arn]
   }
 
-  dynamic "statement" {
-    for_each = length(local.sink_secret_arns) > 0 ? [1] : []
-    content {
-      sid       = "SinkSecrets"
-      actions   = ["secretsmanager:GetSecretValue"]
-      resources = local.sink_secret_arns
-    }
-  }
-
-  dynamic "statement" {
-    for_each = var.securityhub_sink ? [1] : []
-    content {
-      sid       = "SecurityHubSink"
-      actions   = ["securityhub:BatchImportFindings"]
-      resources = ["arn:${local.partition}:securityhub:${local.region}:${local.account_id}:product/${local.account_id}/default"]
-    }
-  }
-
-  statement {
-    sid       = "Logs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = [local.log_group_arn, "${local.log_group_arn}:*"]
-  }
-
-  statement {
-    sid       = "DeadLetterQueue"
-    actions   = ["sqs:SendMessage"]
-    resources = [local.failures_queue_arn]
-  }
 }
 
 resource "aws_iam_role_policy" "response" {
