@@ -74,6 +74,15 @@ def settings_for(root: Path, demo: Path) -> Settings:
 
 REGION = "us-east-1"
 RESULTS_BUCKET = "athena-results"
+# The first columns every detection returns (queries/fragments/record_columns.sql), as Athena types them.
+FINDING_COLUMNS = [
+    ("event_id", "varchar"),
+    ("event_time", "varchar"),
+    ("account_id", "varchar"),
+    ("region", "varchar"),
+    ("principal", "varchar"),
+    ("source_ip", "varchar"),
+]
 
 
 def athena_result(columns: list[tuple[str, str]], rows: list[list[str | None]]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from pipeline.cli.main import app
 from pipeline.source.writer import write_cloudtrail
-from tests.helpers import RESULTS_BUCKET, athena_result
+from tests.helpers import FINDING_COLUMNS, RESULTS_BUCKET, athena_result
 
 pytestmark = pytest.mark.aws
 
@@ -83,14 +83,7 @@ def test_detect_on_athena(aws_client, can_athena_results, moto_endpoint, tmp_pat
     monkeypatch.setenv("TRAILGUARD_ATHENA_OUTPUT_LOCATION", f"s3://{RESULTS_BUCKET}/q/")
     monkeypatch.setenv("TRAILGUARD_ATHENA_REGION", "us-east-1")
     monkeypatch.setenv("TRAILGUARD_ATHENA_POLL_INTERVAL", "0.01")
-    columns = [
-        ("event_id", "varchar"),
-        ("event_time", "varchar"),
-        ("account_id", "varchar"),
-        ("region", "varchar"),
-        ("principal", "varchar"),
-        ("source_ip", "varchar"),
-    ]
+    columns = FINDING_COLUMNS
     can_athena_results(
         athena_result(
             columns,

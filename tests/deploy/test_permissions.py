@@ -38,7 +38,7 @@ from pipeline.detections.spec import load_detections
 from tests.deploy.policy import Context, Need, decide, granted, needs_of, used
 from tests.deploy.recorder import Call, record_calls
 from tests.deploy.support import LOG_BUCKET, SLACK_SECRET, Deployment
-from tests.helpers import athena_result
+from tests.helpers import FINDING_COLUMNS, athena_result
 from tests.response.builders import detection, ec2_finding, key_finding, make_instance, sample
 
 pytestmark = [pytest.mark.slow, pytest.mark.aws]
@@ -48,14 +48,7 @@ ACCOUNT = "123456789012"
 # events, and a failed asynchronous invocation's record on the failure queue.
 SERVICE_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"}
 ROW = ["r1", "2026-01-15T11:40:00Z", ACCOUNT, REGION, f"arn:aws:iam::{ACCOUNT}:root", "198.51.100.1"]
-COLUMNS = [
-    ("event_id", "varchar"),
-    ("event_time", "varchar"),
-    ("account_id", "varchar"),
-    ("region", "varchar"),
-    ("principal", "varchar"),
-    ("source_ip", "varchar"),
-]
+COLUMNS = FINDING_COLUMNS
 _RECORDED: dict[str, list[Call]] = {}
 
 

@@ -10,19 +10,12 @@ import pytest
 from pipeline.config import Settings
 from pipeline.detections.spec import load_detections
 from pipeline.workflow import make_runner
-from tests.helpers import RESULTS_BUCKET, athena_result
+from tests.helpers import FINDING_COLUMNS, RESULTS_BUCKET, athena_result
 
 pytestmark = pytest.mark.aws
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
-COLUMNS = [
-    ("event_id", "varchar"),
-    ("event_time", "varchar"),
-    ("account_id", "varchar"),
-    ("region", "varchar"),
-    ("principal", "varchar"),
-    ("source_ip", "varchar"),
-]
+COLUMNS = FINDING_COLUMNS
 
 
 def settings_for(tmp_path, max_scan: str) -> Settings:
