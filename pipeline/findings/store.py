@@ -16,12 +16,9 @@ or ``s3://bucket/prefix`` (parts uploaded with ``put_object``, read back with py
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -34,6 +31,7 @@ import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
 from pipeline.findings.model import Finding
+from pipeline.paths import write_atomically
 from pipeline.source.s3 import list_objects, parse_s3_uri
 
 _STR, _INT, _LIST = pa.string(), pa.int64(), pa.list_(pa.string())
@@ -143,26 +141,7 @@ class _LocalParts:
         self.root = root
 
     def put(self, rel: str, data: bytes, exclusive: bool) -> None:
-        target = self.root / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            if exclusive:
-                os.link(tmp, target)  # fails if the target exists: create-only, atomically
-            else:
-                os.replace(tmp, target)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        write_atomically(self.root / rel, data, exclusive)
 
     def exists(self, rel: str) -> bool:
         return (self.root / rel).is_file()

@@ -16,7 +16,6 @@ import json
 import os
 import re
 import socket
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -29,6 +28,7 @@ from typing import Any, Protocol
 from botocore.exceptions import ClientError
 
 from pipeline.errors import RunError
+from pipeline.paths import write_atomically
 from pipeline.source.s3 import parse_s3_uri
 from pipeline.times import parse_lenient
 
@@ -196,14 +196,6 @@ def _encode(state: DetectionState, **extra: Any) -> bytes:
     return json.dumps({**state.to_dict(), **extra}, ensure_ascii=True, sort_keys=True).encode("ascii")
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)  # make a rename in the folder durable
-    finally:
-        os.close(fd)
-
-
 def _holder_text(info: dict[str, Any]) -> str:
     if not info:
         return "an unknown holder"  # it is between taking the lock and writing its details
@@ -257,23 +249,8 @@ class LocalStateStore:
             new_version = str(int(current) + 1 if current and current.isdigit() else 1)
             body = _encode(state, version=int(new_version))
             for path in (target, self._path(state.detection_id, GOOD_SUFFIX)):  # the state, then its copy
-                self._write(path, body)
-            _fsync_dir(self.directory)
+                write_atomically(path, body)
             return new_version
-
-    def _write(self, target: Path, body: bytes) -> None:
-        """tmp + fsync + rename: a crash leaves the old or the new file, never half of one."""
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=self.directory)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(body)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
 
     @contextlib.contextmanager
     def lock(self, detection_id: str, ttl_seconds: int = 900) -> Iterator[None]:
