@@ -64,6 +64,7 @@ class Incident:
     narrative: list[str]
     joined_by: list[str] = field(default_factory=list)
     routine: bool = False  # every finding is its actor's routine (pipeline/incidents/routine.py)
+    routine_findings: list[str] = field(default_factory=list)  # those of its findings that are
     findings: list[FindingView] = field(default_factory=list, repr=False)
 
     def to_dict(self, with_findings: bool = False) -> dict[str, Any]:
@@ -257,6 +258,7 @@ def build_incident(views: list[FindingView], joined_by: set[str], sequences: lis
         sensitive_assets=sensitive, first_seen_actor=not earlier, score_terms=terms,
         narrative=_narrative(views), joined_by=sorted(joined_by), findings=list(views),
         routine=all(v.finding_id in routine for v in views),
+        routine_findings=[v.finding_id for v in views if v.finding_id in routine],
     )
 
 
