@@ -74,6 +74,9 @@ DEFAULTS: dict[str, Any] = {
         "lookback": "7d",  # how far back routing and `incidents` (without --since) correlate
         "paging_severity": "high",  # incidents at or above page (PagerDuty), whatever the sink's min_severity
         "first_seen_days": 30,  # an actor with no finding this long before the incident is "first seen"
+        # A finding whose detection reported the same actor on this many earlier days (within
+        # first_seen_days) is routine: it correlates only with routine findings. 0: off.
+        "routine_days": 2,
         # Globs over the account ids, principals and ARNs a finding names (add production accounts).
         "sensitive": ["arn:aws*:iam::aws:policy/AdministratorAccess", "arn:aws*:cloudtrail:*:trail/*",
                       "arn:aws*:iam::*:root", "arn:aws*:secretsmanager:*", "arn:aws*:kms:*",

@@ -14,7 +14,8 @@ no profile or config file, no instance metadata and a freshly reset moto state; 
 is set per test with ``monkeypatch``, so it never leaks into unmarked tests. Every client gets
 ``endpoint_url`` explicitly.
 
-Fake HTTP services (tests/fake_services.py): ``jira``, ``jira_dc``, ``pagerduty``, ``webhook``.
+Fake HTTP services (tests/fake_services.py): ``jira``, ``jira_dc``, ``pagerduty``, ``webhook``,
+``slack_api``.
 """
 
 from __future__ import annotations
@@ -39,7 +40,16 @@ from pipeline.config import Settings
 from pipeline.demo import DemoManifest, generate_demo
 from pipeline.demo.digests import demo_keys_file
 from pipeline.workflow import DetectOutcome, detect, record_findings
-from tests.fake_services import FakeJira, FakePagerDuty, Webhook, serve_jira, serve_pagerduty, serve_webhook
+from tests.fake_services import (
+    FakeJira,
+    FakePagerDuty,
+    FakeSlackApi,
+    Webhook,
+    serve_jira,
+    serve_pagerduty,
+    serve_slack_api,
+    serve_webhook,
+)
 from tests.helpers import DEMO_ORG, ORG_END, ORG_START, REGION, SMALL_ORG, cloudtrail_records, settings_for
 
 # --- generated organizations ----------------------------------------------------------------------
@@ -144,6 +154,12 @@ def pagerduty() -> Iterator[FakePagerDuty]:
 def webhook() -> Iterator[Webhook]:
     """A Slack incoming webhook on 127.0.0.1."""
     yield from serve_webhook()
+
+
+@pytest.fixture
+def slack_api() -> Iterator[FakeSlackApi]:
+    """The Slack Web API (chat.postMessage, conversations.history/replies) on 127.0.0.1."""
+    yield from serve_slack_api()
 
 
 # --- AWS: the moto server -------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Fake HTTP services on 127.0.0.1: Jira, PagerDuty and a Slack incoming webhook.
+"""Fake HTTP services on 127.0.0.1: Jira, PagerDuty, a Slack incoming webhook and the Slack Web API.
 
 The fixtures that start them are in tests/conftest.py; this module holds the servers themselves.
 Jira and PagerDuty follow the documented request and response shapes, strictly checked.
@@ -385,3 +385,69 @@ def serve_webhook() -> Iterator[Webhook]:
     server.shutdown()
     server.server_close()
 
+
+
+# --- Slack Web API --------------------------------------------------------------------------------
+
+SLACK_BOT_TOKEN, SLACK_CHANNEL = "xoxb-SECRET-bot-token-5678", "C0TRAILGD"
+
+
+@dataclass
+class FakeSlackApi(FakeService):
+    """``chat.postMessage``, ``conversations.history`` and ``conversations.replies`` on one channel,
+    as Slack answers them: HTTP 200 with ``ok: false`` and an error code for refusals
+    (``invalid_auth``, ``channel_not_found``, ``thread_not_found``, ``no_text``), message metadata
+    only with ``include_all_metadata``, newest first, paged by ``cursor``."""
+
+    messages: list[dict[str, Any]] = field(default_factory=list)  # every message, oldest first
+    clock: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    def threads(self) -> dict[str, list[dict[str, Any]]]:
+        """Top-level ts -> the thread's messages (root first)."""
+        out = {m["ts"]: [m] for m in self.messages if "thread_ts" not in m}
+        for message in self.messages:
+            if "thread_ts" in message:
+                out[message["thread_ts"]].append(message)
+        return out
+
+    def handle(self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str],
+               body: Any) -> Reply:
+        if headers.get("Authorization") != f"Bearer {SLACK_BOT_TOKEN}":
+            return 200, {}, {"ok": False, "error": "invalid_auth"}
+        args = {k: v[0] for k, v in query.items()} | (body if isinstance(body, dict) else {})
+        if args.get("channel") != SLACK_CHANNEL:
+            return 200, {}, {"ok": False, "error": "channel_not_found"}
+        meta = str(args.get("include_all_metadata")) == "true"
+
+        def shown(message: dict[str, Any]) -> dict[str, Any]:
+            return message if meta else {k: v for k, v in message.items() if k != "metadata"}
+
+        if path == "/api/chat.postMessage" and method == "POST":
+            if not args.get("text") and not args.get("blocks"):
+                return 200, {}, {"ok": False, "error": "no_text"}
+            thread = args.get("thread_ts")
+            if thread is not None and thread not in self.threads():
+                return 200, {}, {"ok": False, "error": "thread_not_found"}
+            message = {"ts": f"1700000000.{next(self.clock):06d}", "text": args.get("text"),
+                       "blocks": args.get("blocks"), "metadata": args.get("metadata")}
+            if thread is not None:
+                message["thread_ts"] = thread
+            self.messages.append(message)
+            return 200, {}, {"ok": True, "channel": SLACK_CHANNEL, "ts": message["ts"], "message": message}
+        if path == "/api/conversations.history" and method == "GET":
+            items = [m for m in reversed(self.messages) if "thread_ts" not in m]
+        elif path == "/api/conversations.replies" and method == "GET":
+            items = self.threads().get(str(args.get("ts")))
+            if items is None:
+                return 200, {}, {"ok": False, "error": "thread_not_found"}
+        else:
+            return 404, {}, "Not Found"
+        start, limit = int(args.get("cursor") or 0), int(args.get("limit") or 100)
+        page = items[start:start + limit]
+        more = start + limit < len(items)
+        return 200, {}, {"ok": True, "messages": [shown(m) for m in page], "has_more": more,
+                         "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
+
+
+def serve_slack_api() -> Iterator[FakeSlackApi]:
+    yield from _serve(FakeSlackApi())  # type: ignore[misc]

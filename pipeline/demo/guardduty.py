@@ -238,11 +238,12 @@ def build_findings(
     """All findings of the demo plus labels: every finding fires guardduty_finding, banded by severity."""
     f = FindingFactory(org, rng, start_ts)
     samples = [h for h in hooks if h.type == "SAMPLE"]
-    story = [
-        f.build(h.type, h.account, h.region, h.ts, h.details, count=2 if "Anomalous" in h.type else 1)["id"]
-        for h in hooks
-        if h.type != "SAMPLE"
-    ]
+    story: dict[str, list[str]] = {}  # labelled story -> GuardDuty's findings about it
+    for h in hooks:
+        if h.type != "SAMPLE":
+            count = 2 if "Anomalous" in h.type else 1
+            built = f.build(h.type, h.account, h.region, h.ts, h.details, count=count)
+            story.setdefault(h.story, []).append(built["id"])
     places = [(a.id, r) for a in org.accounts for r in org.regions]
     users = [u.name for u in org.iam_users] + ["prod-orders-task-role", "ec2-ssm-instance-role"]
     for i in range(26):
@@ -286,13 +287,15 @@ def build_findings(
                 band,
             )
         )
-    labels.append(
-        Label(
-            "guardduty_story_findings",
-            "guardduty_finding",
-            story,
-            "Findings GuardDuty raised about the labelled CloudTrail scenarios.",
-            "guardduty",
+    for name, ids in story.items():  # one label per story, so incidents can be checked per story
+        labels.append(
+            Label(
+                "guardduty_story_findings",
+                "guardduty_finding",
+                ids,
+                "Findings GuardDuty raised about the labelled CloudTrail scenarios.",
+                "guardduty",
+                story=name,
+            )
         )
-    )
     return f.findings, labels

@@ -39,6 +39,11 @@ def guardduty_severity(value: float) -> str:
 class Label:
     """Ground truth for one scenario step.
 
+    ``story`` names the story a step belongs to when one story has several labelled steps (the
+    leaked key's discovery, persistence and evasion; one admin's two changes minutes apart);
+    empty, the scenario is its own story. Incidents are checked against stories: one story, one
+    incident, nothing else in it.
+
     ``detection_id`` set: that detection must report every id in ``event_ids`` (for bursts, the
     records inside the qualifying window). ``detection_id`` None: a near miss; no catalogue
     detection may report any of these ids. ``not_detection_ids`` names detections that must not
@@ -53,6 +58,11 @@ class Label:
     source: str = "cloudtrail"  # cloudtrail | guardduty
     severity: str | None = None
     not_detection_ids: list[str] = field(default_factory=list)
+    story: str = ""
+
+    @property
+    def story_name(self) -> str:
+        return self.story or self.scenario
 
 
 @dataclass

@@ -31,6 +31,8 @@ from pipeline.incidents.entities import (
     identity_keys,
     indicator_values,
 )
+from pipeline.incidents.routine import PREFIX as ROUTINE
+from pipeline.incidents.routine import routine_findings
 from pipeline.incidents.rules import IDENTITY_KEYS, Rule
 from pipeline.incidents.score import ScoreWeights, score_terms, sensitive_assets, total
 from pipeline.incidents.tactics import TACTICS
@@ -61,6 +63,8 @@ class Incident:
     score_terms: dict[str, int]
     narrative: list[str]
     joined_by: list[str] = field(default_factory=list)
+    routine: bool = False  # every finding is its actor's routine (pipeline/incidents/routine.py)
+    routine_findings: list[str] = field(default_factory=list)  # those of its findings that are
     findings: list[FindingView] = field(default_factory=list, repr=False)
 
     def to_dict(self, with_findings: bool = False) -> dict[str, Any]:
@@ -118,6 +122,8 @@ def entity_keys(view: FindingView, rules: list[Rule]) -> list[tuple[str, timedel
                 elif kind == "source_ip":
                     out += [(f"ip:{a}", rule.gap, rule.id) for a in indicators["source_ip"]
                             if not _ignored(a, rule.ignore_addresses)]
+                elif kind == "record":
+                    out += [(f"record:{r}", rule.gap, rule.id) for r in indicators["record"]]
                 else:
                     out += [(f"resource:{r}", rule.gap, rule.id) for r in indicators["resource"]]
         elif rule.kind == "link":
@@ -133,11 +139,18 @@ def entity_keys(view: FindingView, rules: list[Rule]) -> list[tuple[str, timedel
     return out
 
 
-def _groups(views: list[FindingView], rules: list[Rule]) -> tuple[list[list[int]], dict[int, set[str]]]:
-    """Indices of joined findings (each group in time order) and, per finding, the rules that joined it."""
+def _groups(views: list[FindingView], rules: list[Rule],
+            routine: set[str] = frozenset()) -> tuple[list[list[int]], dict[int, set[str]]]:
+    """Indices of joined findings (each group in time order) and, per finding, the rules that joined it.
+
+    A routine finding's keys are its own (``routine:...``): it joins only other routine findings,
+    except through a record it shares with another finding (two findings of one record are one thing).
+    """
     widest: dict[str, dict[int, tuple[timedelta, str]]] = {}
     for index, view in enumerate(views):
+        own = ROUTINE if view.finding_id in routine else ""
         for key, gap, rule_id in entity_keys(view, rules):
+            key = key if key.startswith("record:") else own + key
             held = widest.setdefault(key, {})
             if index not in held or gap > held[index][0]:  # one key, two rules: the wider gap counts
                 held[index] = (gap, rule_id)
@@ -215,7 +228,7 @@ def _actor(views: list[FindingView]) -> tuple[str | None, str]:
 
 def build_incident(views: list[FindingView], joined_by: set[str], sequences: list[Rule],
                    weights: ScoreWeights, history: Mapping[str, list[datetime]],
-                   first_seen_days: int) -> Incident:
+                   first_seen_days: int, routine: set[str] = frozenset()) -> Incident:
     """One incident from its findings (in time order)."""
     actor, actor_type = _actor(views)
     timeline = [t for v in views for t in v.tactics]
@@ -244,19 +257,24 @@ def build_incident(views: list[FindingView], joined_by: set[str], sequences: lis
         detections=list(dict.fromkeys(v.detection_id for v in views)),
         sensitive_assets=sensitive, first_seen_actor=not earlier, score_terms=terms,
         narrative=_narrative(views), joined_by=sorted(joined_by), findings=list(views),
+        routine=all(v.finding_id in routine for v in views),
+        routine_findings=[v.finding_id for v in views if v.finding_id in routine],
     )
 
 
 def correlate(findings: Iterable[Any], rules: list[Rule], weights: ScoreWeights, *,
-              first_seen_days: int = 30, since: datetime | None = None) -> list[Incident]:
+              first_seen_days: int = 30, since: datetime | None = None,
+              routine_days: int = 0) -> list[Incident]:
     """Incidents of ``findings`` (Finding objects, store rows or dicts), best first.
 
     ``since``: findings before it are history only (first-seen behaviour, joins), and incidents
-    that ended before it are left out.
+    that ended before it are left out. ``routine_days``: see :mod:`pipeline.incidents.routine`
+    (0, the default here, keeps every finding joinable; ``[incidents] routine_days`` sets it).
     """
     views = sorted((FindingView.of(f) for f in findings), key=lambda v: (_time(v.first_seen), v.finding_id))
     views = list({v.finding_id: v for v in views}.values())
-    groups, why = _groups(views, rules)
+    routine = routine_findings(views, routine_days=routine_days, first_seen_days=first_seen_days)
+    groups, why = _groups(views, rules, routine)
     history: dict[str, list[datetime]] = {}
     for view in views:
         actor = actor_of(view)[0]
@@ -267,7 +285,7 @@ def correlate(findings: Iterable[Any], rules: list[Rule], weights: ScoreWeights,
     for group in groups:
         members = [views[i] for i in group]
         incident = build_incident(members, {r for i in group for r in why[i]}, sequences, weights, history,
-                                  first_seen_days)
+                                  first_seen_days, routine)
         if since is None or _time(incident.last_seen) >= since:
             incidents.append(incident)
     return rank(incidents)

@@ -195,4 +195,5 @@ def indicator_values(view: FindingView, resource_fields: tuple[str, ...]) -> dic
         for item in value if isinstance(value, list) else [value]:
             if isinstance(item, str) and item.strip():
                 resources.add(f"{_account_of(view)}/{name}/{item.strip()}")
-    return {"source_ip": addresses, "resource": resources}
+    records = set() if view.is_guardduty else set(view.event_ids)  # GuardDuty's ids are its findings'
+    return {"source_ip": addresses, "resource": resources, "record": records}

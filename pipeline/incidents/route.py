@@ -1,5 +1,5 @@
-"""Route incidents instead of findings: one Jira ticket, one PagerDuty page, one Slack thread of
-messages per incident, updated as findings join.
+"""Route incidents instead of findings: one Jira ticket, one PagerDuty page, one Slack thread per
+incident (Web API; a webhook posts one message per change), updated as findings join.
 
 An incident travels through the ordinary sinks as a finding of its own (detection ``incident``,
 ``finding_id`` = the incident id, ``event_ids`` = its finding ids), so everything the sinks do
@@ -13,7 +13,8 @@ under, found through the findings it shares with what was delivered.
 
 The state (``incidents`` in the state store) remembers, per sink and incident, the finding ids
 delivered: a second run sends nothing, and a lost state costs only repeats that idempotent sinks
-drop (Slack, which cannot deduplicate, posts an incident again after a lost state). It is saved
+drop (Slack through a webhook, which cannot deduplicate, posts an incident again after a lost
+state; through the Web API it finds its thread and the delivery by message metadata). It is saved
 after each sink, and a sink failure keeps what that sink did accept.
 
 ``[incidents] route = "incident"`` sends incidents to the Jira, PagerDuty and Slack sinks and stops
@@ -35,11 +36,12 @@ from pipeline.sinks.base import Delivery, Sink, SinkError, make_delivery
 from pipeline.sinks.jira import JiraSink
 from pipeline.sinks.pagerduty import PagerDutySink
 from pipeline.sinks.slack import SlackSink
+from pipeline.sinks.slack_api import SlackApiSink
 from pipeline.times import iso_z, parse_iso
 
 INCIDENT_DETECTION = "incident"
 STATE_ID = "incidents"
-ALERT_SINKS = (JiraSink, PagerDutySink, SlackSink)
+ALERT_SINKS = (JiraSink, PagerDutySink, SlackSink, SlackApiSink)
 
 
 def _inner(sink: Sink) -> Any:

@@ -3,7 +3,7 @@
 Three kinds, each a few keys (checked here, one line naming the file and key when wrong):
 
 - ``join``: findings sharing an entity key of the listed ``keys`` kinds (``actor``, ``user``,
-  ``access_key``, ``instance``, ``source_ip``, ``resource``) join when they lie within ``gap`` of
+  ``access_key``, ``instance``, ``source_ip``, ``resource``, ``record``) join when they lie within ``gap`` of
   each other. ``ignore_addresses`` (globs) and ``resource_fields`` (context fields naming a
   resource) tune the indicator kinds.
 - ``link``: ``creates`` lists (detection, context field, entity kind): what a finding's actor
@@ -32,7 +32,7 @@ from pipeline.paths import PROJECT_ROOT
 RULES_DIR = PROJECT_ROOT / "rules" / "incidents"
 KINDS = ("join", "link", "sequence")
 IDENTITY_KEYS = ("actor", "user", "access_key", "instance")
-INDICATOR_KEYS = ("source_ip", "resource")
+INDICATOR_KEYS = ("source_ip", "resource", "record")
 _GAP = re.compile(r"^(\d+)\s*([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -26,6 +26,7 @@ class IncidentConfig:
     lookback: timedelta
     paging_severity: str
     first_seen_days: int
+    routine_days: int = 2
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IncidentConfig:
@@ -45,7 +46,10 @@ class IncidentConfig:
         days = raw.get("first_seen_days", 30)
         if isinstance(days, bool) or not isinstance(days, int) or days < 0:
             raise ConfigError(f"[incidents] first_seen_days: {days!r} is not a whole number >= 0")
-        return cls(rules, weights, route, lookback, paging, days)
+        routine = raw.get("routine_days", 2)
+        if isinstance(routine, bool) or not isinstance(routine, int) or routine < 0:
+            raise ConfigError(f"[incidents] routine_days: {routine!r} is not a whole number >= 0")
+        return cls(rules, weights, route, lookback, paging, days, routine)
 
 
 def store_for(settings: Settings) -> FindingsStore:
@@ -66,7 +70,8 @@ def incidents_from_store(settings: Settings, store: FindingsStore | None = None,
     history = start - timedelta(days=config.first_seen_days)
     frame = store.read(since=iso_z(history), until=iso_z(until) if until else None)
     rows = frame.to_dict(orient="records") if len(frame) else []
-    return correlate(rows, config.rules, config.weights, first_seen_days=config.first_seen_days, since=start)
+    return correlate(rows, config.rules, config.weights, first_seen_days=config.first_seen_days, since=start,
+                     routine_days=config.routine_days)
 
 
 def find_incident(incidents: list[Incident], wanted: str) -> Incident | None:

@@ -238,3 +238,26 @@ def log_coverage(engine: Engine, start: datetime, end: datetime) -> pd.DataFrame
     """Per delivering account and region: records, first and last event, hours with events."""
     frame = run_query("log_coverage", engine, start, end)
     return typed(frame, times=["first_event", "last_event"], counts=["events", "active_hours"])
+
+
+def with_noise(actors: pd.DataFrame, incidents: list, start: datetime, end: datetime) -> pd.DataFrame:
+    """The tuning table with, per actor, its ``routine`` findings of the period (the detection
+    reported the actor on earlier days too: its baseline, kept out of other incidents; see
+    pipeline/incidents/routine.py) and the ``incidents`` its findings make up. An actor with many
+    routine findings and one routine incident is a suppression candidate, not an investigation."""
+    routine: dict[str, int] = {}
+    stories: dict[str, set[str]] = {}
+    for incident in incidents:
+        for view in incident.findings:
+            when = pd.Timestamp(view.first_seen)
+            if not (start <= when < end):
+                continue
+            who = view.actor or view.principal or ""
+            stories.setdefault(who, set()).add(incident.incident_id)
+            if view.finding_id in incident.routine_findings:
+                routine[who] = routine.get(who, 0) + 1
+    frame = actors.copy()
+    frame["routine"] = frame["actor"].map(lambda a: routine.get(str(a), 0)).astype("int64")
+    frame["incidents"] = frame["actor"].map(lambda a: len(stories.get(str(a), ()))).astype("int64")
+    return frame
+

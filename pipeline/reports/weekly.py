@@ -264,6 +264,7 @@ def build_weekly_report(
     report.cost = _estimate_cost(settings, source, start, end)
     report.integrity = _validate(settings, source, start, end)
     report.incidents = _incidents(settings, start, end)
+    report.noisy_principals = trends.with_noise(report.noisy_principals, report.incidents, start, end)
     return report
 
 

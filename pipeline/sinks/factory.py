@@ -14,6 +14,10 @@ detection runs rather than after it found something.
     min_severity = "high"     # low (default) | medium | high | critical
     webhook_env = "TRAILGUARD_SLACK_WEBHOOK"   # or webhook_file, or webhook_secret (Secrets Manager)
     [[sinks]]
+    type = "slack"            # with a channel: the Web API (threads, deduplicated), a bot token
+    channel = "C0123456789"
+    token_env = "TRAILGUARD_SLACK_TOKEN"       # or token_file, or token_secret (Secrets Manager)
+    [[sinks]]
     type = "securityhub"
     region = "us-east-1"      # default: AWS_REGION / AWS_DEFAULT_REGION
     [[sinks]]
@@ -52,12 +56,15 @@ from pipeline.sinks.jsonl import JsonlSink
 from pipeline.sinks.pagerduty import EVENTS_URL, PagerDutySink
 from pipeline.sinks.securityhub import SecurityHubSink
 from pipeline.sinks.slack import SlackSink, resolve_webhook
+from pipeline.sinks.slack_api import DEFAULT_API_URL, DEFAULT_TOKEN_ENV, SlackApiSink
 
 _COMMON = {"type", "name", "min_severity", "max_severity", "detections", "exclude_detections", "samples"}
 _HTTP = {"max_attempts", "timeout", "backoff"}
 KEYS = {
     "jsonl": _COMMON | {"path"},
-    "slack": _COMMON | _HTTP | {"webhook_env", "webhook_file", "webhook_secret", "webhook_secret_key"},
+    "slack": _COMMON | _HTTP | {"webhook_env", "webhook_file", "webhook_secret", "webhook_secret_key",
+                                "channel", "url", "token_env", "token_file", "token_secret",
+                                "token_secret_key"},
     "securityhub": _COMMON | {"region", "account_id", "product_arn", "max_attempts", "accounts"},
     "jira": _COMMON | _HTTP | {"url", "flavor", "project", "issue_type", "email", "email_env",
                                "token_env", "token_file", "token_secret", "token_secret_key", "id_field",
@@ -253,6 +260,13 @@ def _build_one(table: Mapping[str, Any], environ: Mapping[str, str], endpoint_ur
         if path is None:
             raise _Problem("path", "missing (the JSON lines file to append to)")
         return JsonlSink(Path(path), name=name, min_severity=severity)
+    if kind == "slack" and table.get("channel") is not None:  # the Web API: threads, deduplicated
+        channel = _text(table, "channel")
+        if any(table.get(k) is not None for k in ("webhook_env", "webhook_file", "webhook_secret")):
+            raise _Problem("channel", "set with a webhook: a channel means the Web API (token_*)")
+        token = _credential(table, "token", DEFAULT_TOKEN_ENV, environ, endpoint_url)
+        return SlackApiSink(token, str(channel), _url(table, DEFAULT_API_URL), name=name or "slack",
+                            min_severity=severity, **_http_options(table))
     if kind == "slack":
         if table.get("webhook_secret") is not None:  # the Lambda way: read once, when the sinks are built
             try:

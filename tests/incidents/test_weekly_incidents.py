@@ -19,3 +19,10 @@ def test_the_weekly_report_leads_with_the_attack_incident(demo, tmp_path):
     first = text[text.index("### 1. "):].splitlines()[0]
     assert "CRITICAL" in first and story.USER in first
     assert report.incidents[0].narrative[0] in text
+
+    tuning = report.noisy_principals
+    assert {"routine", "incidents"} <= set(tuning.columns)
+    assert (tuning["routine"] <= tuning["findings"]).all()
+    story_actor = tuning[tuning["actor"].astype(str).str.endswith(f"user/{story.USER}")]
+    assert story_actor.empty or (story_actor["routine"] == 0).all()  # an attack is nobody's routine
+    assert "| Routine | Incidents |" in text

@@ -143,3 +143,26 @@ def test_first_seen_source_ips_leave_out_private_and_service_addresses(engine):
         part = new[new["kind"] == kind]
         keys = list(zip(-part["accounts"], -part["events"], strict=True))
         assert keys == sorted(keys)
+
+
+def test_the_tuning_table_counts_routine_findings_and_incidents_per_actor():
+    from datetime import UTC, datetime
+
+    from pipeline.config import DEFAULTS
+    from pipeline.incidents.correlate import correlate
+    from pipeline.incidents.rules import load_rules
+    from pipeline.incidents.score import ScoreWeights
+
+    def found(fid: str, day: int, who: str, detection: str = "ssm_remote_command") -> dict:
+        return {"finding_id": fid, "detection_id": detection, "severity": "medium", "title": fid,
+                "principal": f"arn:aws:iam::111122223333:user/{who}",
+                "first_seen": f"2026-11-0{day}T10:00:00Z"}
+
+    rows = [found(f"a{d}", d, "admin") for d in (2, 3, 4, 5)] + [found("b", 5, "dev", "iam_user_created")]
+    incidents = correlate(rows, load_rules(), ScoreWeights.from_config(DEFAULTS["incidents"]), routine_days=2)
+    actors = trends.top_actors(pd.DataFrame([{**r, "event_count": 1} for r in rows]))
+    week = (datetime(2026, 11, 3, tzinfo=UTC), datetime(2026, 11, 10, tzinfo=UTC))
+    table = trends.with_noise(actors, incidents, *week).set_index("actor")
+    admin, dev = "arn:aws:iam::111122223333:user/admin", "arn:aws:iam::111122223333:user/dev"
+    assert table.loc[admin, "routine"] == 2  # days 4 and 5 (two earlier days each); day 2 is outside the week
+    assert table.loc[admin, "incidents"] == 3 and table.loc[dev, "routine"] == 0

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +39,7 @@ class Hook:
     region: str
     ts: int
     details: dict[str, Any] = field(default_factory=dict)
+    story: str = ""  # the labelled story GuardDuty's finding is about
 
 
 class Book:
@@ -49,6 +52,16 @@ class Book:
         self.records: list[tuple[int, dict[str, Any]]] = []
         self.labels: list[Label] = []
         self.hooks: list[Hook] = []
+        self.story = ""  # labels and hooks made now belong to this story ("": each its own)
+
+    @contextmanager
+    def telling(self, story: str) -> Iterator[None]:
+        """Labels and hooks made inside belong to ``story`` (several steps, one story)."""
+        before, self.story = self.story, story
+        try:
+            yield
+        finally:
+            self.story = before
 
     # ------------------------------------------------------------------ time and addresses
 
@@ -148,11 +161,14 @@ class Book:
     ) -> None:
         sev = (CATALOGUE_SEVERITY[detection] or None) if detection else None
         self.labels.append(
-            Label(scenario, detection, list(ids), description, "cloudtrail", sev, list(not_ids))
+            Label(scenario, detection, list(ids), description, "cloudtrail", sev, list(not_ids), self.story)
         )
 
-    def hook(self, type_: str, account: str, region: str, ts: int, **details: Any) -> None:
-        self.hooks.append(Hook(type_, account, region, ts, details))
+    def hook(
+        self, type_: str, account: str, region: str, ts: int, *, story: str = "", **details: Any
+    ) -> None:
+        """``story``: the labelled story this finding is about (default: the one being told)."""
+        self.hooks.append(Hook(type_, account, region, ts, details, story or self.story))
 
 
 def policy_doc(statements: list[dict[str, Any]] | dict[str, Any]) -> dict[str, Any]:

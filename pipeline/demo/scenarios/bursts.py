@@ -98,6 +98,7 @@ def burst_scenarios(b: Book) -> None:
         prod,
         "us-east-1",
         t0 + 300,
+        story="stolen_instance_credentials",
         ip=ip,
         user="prod-reports-batch-role",
         access_key=sess.identity["accessKeyId"],

@@ -217,9 +217,12 @@ def iam_change_scenarios(b: Book) -> None:
         response = iam_response(b, name, params, acct, ts) if error is None else None
         eid = b.call(sess, ts, IAM, name, acct, HOME_REGION, params, response, error=error, read_only=False)
         what = f"{name} by {person}" + (f" failed with {error}" if error else "")
+        # A user created and given a key minutes later: one story, two labelled steps.
+        b.story = "user_created_with_key" if name in ("CreateUser", "CreateAccessKey") and not error else ""
         b.label(
             "iam_" + snake(name) + ("_failed" if error else ""),
             detection,
             [eid],
             what + ("" if detection else ": not a catalogue IAM change"),
         )
+    b.story = ""

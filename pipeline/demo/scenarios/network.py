@@ -256,6 +256,7 @@ def nacl_scenarios(b: Book) -> None:
             "Client.UnauthorizedOperation",
         ),
     ]
+    b.story = "deploy_replaces_network_acl"  # six labelled calls of one pipeline run
     for i, (name, params, error) in enumerate(steps):
         sess = b.sso("liam.oconnor", prod, ts, console=False) if error else ci
         eid = b.call(sess, ts + i * 40, EC2, name, prod, "us-east-1", params, error=error, read_only=False)
@@ -269,3 +270,4 @@ def nacl_scenarios(b: Book) -> None:
                 f"{name} by the deploy pipeline.",
                 not_ids=("security_group_open_to_world", "security_group_ingress_changed"),
             )
+    b.story = ""

@@ -17,6 +17,9 @@ XSI = "http://www.w3.org/2001/XMLSchema-instance"
 GROUPS = "http://acs.amazonaws.com/groups/"
 
 
+#: The story of the s3 steps 0 and 1 and GuardDuty's findings about them.
+SITE_STORY = "site_bucket_made_public"
+
 def grant(kind: str, value: str, permission: str) -> dict[str, Any]:
     key = "URI" if kind == "Group" else "ID"
     return {"Grantee": {"xsi:type": kind, key: value, "xmlns:xsi": XSI}, "Permission": permission}
@@ -273,6 +276,8 @@ def s3_scenarios(b: Book) -> None:
             read_only=False,
         )
         scenario = f"s3_{name}_{i}"
+        # The first two steps are one story: emily opens the public site bucket (block, then policy).
+        b.story = SITE_STORY if i < 2 else ""
         if public is None:
             b.label(scenario, None, [eid], f"{name} failed with {error}: outside both S3 detections.")
             continue
@@ -285,6 +290,7 @@ def s3_scenarios(b: Book) -> None:
         )
         if public:
             b.label(scenario, "s3_bucket_made_public", [eid], f"{name} exposes {bucket}.")
+    b.story = SITE_STORY  # GuardDuty's two findings about that bucket
     ts = b.at(3, 16, 20)
     who = {"user": "emily.nguyen@example.com", "bucket": site}
     b.hook(
@@ -298,6 +304,7 @@ def s3_scenarios(b: Book) -> None:
     b.hook(
         "Policy:S3/BucketAnonymousAccessGranted", prod, "us-east-1", ts + 300, api="PutBucketPolicy", **who
     )
+    b.story = ""
 
     # Object ACL (a data event) and the account-level public access block: not bucket permissions.
     ts = b.at(8, 9, 40)

@@ -100,6 +100,7 @@ def root_scenarios(b: Book) -> None:
         mgmt,
         HOME_REGION,
         ts + 420,
+        story="root_console_session",
         ip=ip,
         api="PutAlternateContact",
         user="Root",
@@ -109,6 +110,7 @@ def root_scenarios(b: Book) -> None:
 
     # Root sign-in without MFA, then a root access key: three detections.
     ts = b.at(3, 10, 14, 5)
+    b.story = "root_signs_in_and_makes_a_key"  # one story, two labelled steps
     ip = b.ip(81)
     ok = login(
         b, ts, staging, root_identity(staging, access_key=""), ip, ok=True, mfa=False, agent=BROWSER_WIN
@@ -131,6 +133,7 @@ def root_scenarios(b: Book) -> None:
     key = b.call(sess, ts + 95, IAM, "CreateAccessKey", staging, HOME_REGION, None, response, read_only=False)
     b.label("root_access_key_created", "root_account_usage", [key], "Root creates itself an access key.")
     b.label("root_access_key_created", "iam_access_key_created", [key], "Root creates itself an access key.")
+    b.story = ""
 
     # Two failed root sign-ins: root activity (no success clause), but far from a burst.
     ts = b.at(5, 3, 12, 40)
@@ -217,6 +220,7 @@ def login_scenarios(b: Book) -> None:
 
     # Many addresses against one user, then a success without MFA from one of them.
     ts = b.at(8, 4, 20, 11)
+    b.story = "reporting_admin_brute_forced"  # the failures, the success and GuardDuty's finding
     user = "reporting.admin"
     ips = [b.ip(first) for first in (23, 37, 62, 77, 89, 141)]
     fails = [
@@ -248,6 +252,7 @@ def login_scenarios(b: Book) -> None:
         principal=org.stable("AIDA", 17, mgmt, user),
         service="signin.amazonaws.com",
     )
+    b.story = ""
 
     # Near misses: four failures in a row, then (later) five failures spread over 45 minutes.
     ts = b.at(1, 9, 5, 0)

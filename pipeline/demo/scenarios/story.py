@@ -18,7 +18,16 @@ USER = "legacy-ci-deployer"
 AGENT = CLI.replace("os/macos#24.1.0 md/arch#arm64", "os/linux#6.11.2-amd64 md/arch#x86_64")
 
 
+#: The story's name in the manifest's labels (its steps are labelled stolen_key_*).
+STORY = "leaked_ci_key"
+
+
 def credential_theft_story(b: Book) -> None:
+    with b.telling(STORY):
+        _tell(b)
+
+
+def _tell(b: Book) -> None:
     org = b.org
     prod = org.prod.id
     ip = b.ip(185)

@@ -16,6 +16,15 @@ GD = "guardduty.amazonaws.com"
 HUB = "securityhub.amazonaws.com"
 
 
+#: GuardDuty steps that one admin takes in one sitting: (event name -> their story).
+ONE_SITTING = {
+    "DisassociateFromMasterAccount": "guardduty_member_accounts_unlinked",
+    "DisassociateFromAdministratorAccount": "guardduty_member_accounts_unlinked",
+    "DisassociateMembers": "guardduty_members_removed",
+    "DeleteMembers": "guardduty_members_removed",
+}
+
+
 def cloudtrail_scenarios(b: Book) -> None:
     org = b.org
     mgmt, sec, staging = org.management.id, org.security.id, org.staging.id
@@ -369,6 +378,8 @@ def guardduty_scenarios(b: Book) -> None:
             rec["responseElements"] = {"message": rec.pop("errorMessage")}
         where = src.split(".")[0]
         scenario = f"{where}_{name}_{i}"
+        # One admin's two calls minutes apart are one piece of work (one story, two steps).
+        b.story = ONE_SITTING.get(name, "") if src == GD else ""
         if fires:
             b.label(
                 scenario,
@@ -378,6 +389,7 @@ def guardduty_scenarios(b: Book) -> None:
             )
         else:
             b.label(scenario, None, [eid], f"{where} {name}: not GuardDuty tampering.")
+    b.story = ""
     # A security engineer generates sample findings (they arrive in the export, flagged sample).
     ts = b.at(0, 12, 2, 5)
     sess = b.sso("aisha.khan", sec, ts, console=True)
