@@ -67,7 +67,8 @@ def check_severities(values: list[str] | None) -> list[str]:
 @guarded
 def list_findings(
     ctx: typer.Context,
-    detection: Annotated[list[str] | None, typer.Option("--detection", "-d", metavar="ID", help="Only these ids.")] = None,
+    detection: Annotated[list[str] | None, typer.Option("--detection", "-d", metavar="ID",
+                                                               help="Only these ids.")] = None,
     severity: Annotated[list[str] | None, typer.Option(help="Only these severities (any case).")] = None,
     account: Annotated[list[str] | None, typer.Option(help="Only these accounts.")] = None,
     status: Annotated[list[str] | None, typer.Option(help="Only these statuses: open, acknowledged, "

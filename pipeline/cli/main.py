@@ -150,7 +150,8 @@ def detect(
     fmt: Annotated[Format | None, typer.Option("--format", "-f", case_sensitive=False,
                                                help="table, json or csv (default: table on the terminal, "
                                                     "json for --output).")] = None,
-    detection: Annotated[list[str] | None, typer.Option("--detection", "-d", metavar="ID", help="Only these ids.")] = None,
+    detection: Annotated[list[str] | None, typer.Option("--detection", "-d", metavar="ID",
+                                                               help="Only these ids.")] = None,
     record: Annotated[bool, typer.Option(help="Also store the findings and run costs in the findings store "
                                               "(what `trailguard report weekly` reads).")] = False,
     config: ConfigOption = None,
@@ -218,8 +219,10 @@ def ingest(
 @guarded
 def demo(
     out: Annotated[Path, typer.Option(help="Where to write the synthetic organization.")] = Path("demo"),
-    seed: Annotated[int, typer.Option(metavar="N", help="Random seed; the same seed gives the same files.")] = 7,
-    events: Annotated[int, typer.Option(metavar="N", min=2500, help="CloudTrail records in total.")] = 500_000,
+    seed: Annotated[int, typer.Option(metavar="N",
+                                      help="Random seed; the same seed gives the same files.")] = 7,
+    events: Annotated[int, typer.Option(metavar="N", min=2500,
+                                        help="CloudTrail records in total.")] = 500_000,
     days: Annotated[int, typer.Option(metavar="N", min=2, help="Days of activity.")] = 14,
     config: ConfigOption = None,
 ) -> None:

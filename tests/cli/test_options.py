@@ -30,7 +30,8 @@ def _command_paths(command, path=()):
 
 
 # the name column of an option or argument in a help screen: flags, then one plain value name
-HELP_NAME = re.compile(r"^(-{1,2}[\w-]+(, | / )?)+( ([A-Z][A-Z_]*|\[[a-z0-9|-]+\]))?$|^[A-Z][A-Z_]*(\.\.\.)?$")
+HELP_NAME = re.compile(r"^(-{1,2}[\w-]+(, | / )?)+( ([A-Z][A-Z_]*|\[[a-z0-9|-]+\]))?$"
+                       r"|^[A-Z][A-Z_]*(\.\.\.)?$")
 
 
 def test_every_help_screen_names_values_plainly():
