@@ -17,7 +17,15 @@ from rich.text import Text
 
 from pipeline.cli import runs as cli_runs
 from pipeline.cli.catalog import catalog_app
-from pipeline.cli.common import ConfigOption, check_source, fail, guarded, settings_for, window
+from pipeline.cli.common import (
+    ConfigOption,
+    check_source,
+    check_writable,
+    fail,
+    guarded,
+    settings_for,
+    window,
+)
 from pipeline.cli.compact import compact
 from pipeline.cli.console import QUIET, debug, err_console, info, progress_bar, table, verbosity
 from pipeline.cli.cost import cost
@@ -29,7 +37,7 @@ from pipeline.cli.importer import import_logs
 from pipeline.cli.incidents import incidents_app
 from pipeline.cli.integrity import validate_logs
 from pipeline.cli.options import ROOT_HELP, GlobalOptionsGroup, root_options, show_version
-from pipeline.cli.output import STDOUT, Format, check_writable, emit, write_json_lines
+from pipeline.cli.output import STDOUT, Format, emit, write_json_lines
 from pipeline.cli.reports import report_app
 from pipeline.cli.routing import resolve
 from pipeline.config import ConfigError, Settings

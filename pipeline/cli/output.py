@@ -24,8 +24,8 @@ from typing import IO, Annotated, Any
 import typer
 from rich.console import Console
 
+from pipeline.cli.common import check_writable
 from pipeline.cli.console import console, table
-from pipeline.config import ConfigError
 from pipeline.findings.model import clean_value
 
 JSON_OBJECT_COLUMNS = ("context", "dedup_key")  # stored as JSON text, printed as objects
@@ -78,24 +78,6 @@ def open_output(path: str | Path) -> Iterator[IO[str]]:
     check_writable(target, "--output")
     with open(target, "w", encoding="utf-8", newline="") as handle:
         yield handle
-
-
-def check_writable(target: Path, option: str) -> None:
-    """Fail before any work when ``target`` cannot be written as a file."""
-    if target.is_dir():
-        raise ConfigError(f"{option} {target}: is a folder; give a file name")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"{option} {target}: cannot create its folder ({exc.strerror})") from None
-    if target.parent.exists() and not _can_write(target):
-        raise ConfigError(f"{option} {target}: not writable")
-
-
-def _can_write(target: Path) -> bool:
-    import os
-
-    return os.access(target if target.exists() else target.parent, os.W_OK)
 
 
 def _cell(value: Any) -> str:
