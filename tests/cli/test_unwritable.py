@@ -30,7 +30,8 @@ def test_unwritable_state_and_output_are_one_line(source: Path, tmp_path: Path) 
     blocker.write_text("not a folder")
     state = run("--state", str(blocker / "state"), "--output", str(tmp_path / "f.jsonl"),
                 src=source, tmp_path=tmp_path)
-    assert state.exit_code == 2 and f"state folder {blocker / 'state'}: cannot create the folder" in state.output
+    assert state.exit_code == 2
+    assert f"state folder {blocker / 'state'}: cannot create the folder" in state.output
     assert "nothing was run and no state advanced" in state.output
     assert "Traceback" not in state.output and not isinstance(state.exception, Exception)
     output = run("--state", str(tmp_path / "state"), "--output", str(blocker / "findings.jsonl"),
