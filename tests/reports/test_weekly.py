@@ -88,6 +88,18 @@ def test_numbers_match_independent_computations(weekly, demo_detected, raw_recor
     assert {k: int(v) for k, v in table.items() if v} == dict(by_detection)
 
 
+def test_new_source_ips_are_listed_by_sensitive_calls(weekly):
+    """Issue 17 item 10: the first-seen IP table says it ranks by sensitive calls, and shows them."""
+    report, path = weekly
+    text = path.read_text(encoding="utf-8")
+    ips = report.new_entities[report.new_entities["kind"] == "source_ip"]
+    assert not ips.empty and "| Source IP | First seen (UTC) | Sensitive calls | Records | Accounts |" in text
+    top = ips.iloc[0]
+    assert f"| {top['value']} |" in text and top["sensitive_calls"] == ips["sensitive_calls"].max()
+    if len(ips) > 10:
+        assert "with most sensitive calls, then seen in most accounts" in text
+
+
 def test_pipeline_cost_reads_the_recorded_runs(weekly, demo_detected):
     report, _ = weekly
     ran = {r.detection_id for r in demo_detected.outcome.result.runs if not r.error}
