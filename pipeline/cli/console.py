@@ -37,9 +37,11 @@ err_console = _Console(stderr=True, width=None if sys.stderr.isatty() else PIPE_
 QUIET, NORMAL, VERBOSE = 0, 1, 2
 _state = {"verbosity": NORMAL}
 
-# Columns whose values must stay on one line: ids, accounts, times (a broken id cannot be copied).
+# Columns whose values must stay on one line: ids, accounts, times (a broken id cannot be copied),
+# and the short tokens a reader scans a column for (regions, addresses, severities, statuses).
 _NO_WRAP = re.compile(
-    r"(^|[\s_])(id|#|account|detection|seen|time|from|to|expires|day|now|start|end|at)$",
+    r"(^|[\s_])(id|#|account|detection|seen|time|from|to|expires|day|now|start|end|at"
+    r"|region|ip|severity|status)$",
     re.IGNORECASE,
 )
 
