@@ -92,3 +92,7 @@ def test_table_never_breaks_ids_accounts_or_times():
     for whole in (finding_id, "237298441728", "2026-11-01T21:03:17Z", "ap-southeast-2", "203.0.113.254"):
         assert whole in text
     assert arn not in text and "arn:aws" in text  # the ARN folds over several lines, visibly
+    rendered = table("t", ["finding_id", "event_count", "principal"], [(finding_id, "1", arn)], width=60)
+    out = Console(width=60, record=True, color_system=None)
+    out.print(rendered, crop=False)
+    assert "event_count" in out.export_text()  # a header folds no more than an id
