@@ -88,6 +88,19 @@ def test_numbers_match_independent_computations(weekly, demo_detected, raw_recor
     assert {k: int(v) for k, v in table.items() if v} == dict(by_detection)
 
 
+def test_a_partial_week_compares_findings_per_day_of_data(weekly):
+    """Issue 17 item 11: the summary's findings line says when the week is partial."""
+    report, path = weekly
+    line = report.summary[0]
+    if report.days < 7:
+        per_day = len(report.findings) / report.days
+        assert f"{per_day:,.1f} a day against" in line and f"{report.days} of 7 days have records" in line
+        assert "on the week before" not in line
+    else:
+        assert "partial" not in line
+    assert line.split(" new finding")[0] == str(len(report.findings))
+
+
 def test_new_source_ips_are_listed_by_sensitive_calls(weekly):
     """Issue 17 item 10: the first-seen IP table says it ranks by sensitive calls, and shows them."""
     report, path = weekly
