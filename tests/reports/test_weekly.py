@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections import Counter
 from datetime import timedelta
@@ -90,15 +91,17 @@ def test_numbers_match_independent_computations(weekly, demo_detected, raw_recor
 
 def test_a_partial_week_compares_findings_per_day_of_data(weekly):
     """Issue 17 item 11: the summary's findings line says when the week is partial."""
-    report, path = weekly
-    line = report.summary[0]
-    if report.days < 7:
-        per_day = len(report.findings) / report.days
-        assert f"{per_day:,.1f} a day against" in line and f"{report.days} of 7 days have records" in line
-        assert "on the week before" not in line
-    else:
-        assert "partial" not in line
-    assert line.split(" new finding")[0] == str(len(report.findings))
+    report, _ = weekly
+    assert report.days == 7 and "partial" not in report.summary[0]
+    assert "on the week before" in report.summary[0]
+    volume = report.volume
+    partial = dataclasses.replace(report, volume=volume[volume["event_day"] < volume["event_day"].max()])
+    line = partial.summary[0]
+    assert partial.days == 6 and line.split(" new finding")[0] == str(len(report.findings))
+    per_day = len(report.findings) / 6
+    last = int(report.severity["last_week"].sum()) / report.days_last_week
+    assert f"{per_day:,.1f} a day against {last:,.1f} the week before" in line
+    assert "6 of 7 days have records" in line and "on the week before" not in line
 
 
 def test_new_source_ips_are_listed_by_sensitive_calls(weekly):
