@@ -88,6 +88,16 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def _marked(row: dict[str, Any]) -> dict[str, Any]:
+    """A GuardDuty sample finding (CreateSampleFindings) says so in a table's severity column too:
+    its title carries the mark, but tables do not show titles (json and csv keep the values)."""
+    context = row.get("context")
+    sample = isinstance(context, dict) and context.get("sample") is True
+    if (sample or str(row.get("title") or "").startswith("[sample] ")) and row.get("severity"):
+        return {**row, "severity": f"{row['severity']} (sample)"}
+    return row
+
+
 def write_json_lines(rows: Iterable[Mapping[str, Any]], handle: IO[str]) -> int:
     count = 0
     for row in rows:
@@ -118,7 +128,7 @@ def emit(
                 writer.writerow([_cell(row.get(c)) for c in every])
         else:
             shown = list(columns or every)
-            rendered = table(title, shown, ([_cell(row.get(c)) for c in shown] for row in data))
+            rendered = table(title, shown, ([_cell(row.get(c)) for c in shown] for row in map(_marked, data)))
             if handle is sys.stdout:
                 console.print(rendered)
             else:

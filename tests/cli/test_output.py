@@ -96,3 +96,19 @@ def test_table_never_breaks_ids_accounts_or_times():
     out = Console(width=60, record=True, color_system=None)
     out.print(rendered, crop=False)
     assert "event_count" in out.export_text()  # a header folds no more than an id
+
+
+def test_tables_mark_guardduty_sample_findings(tmp_path):
+    """Issue 17 item 13: a sample finding is marked where a reader looks, json and csv unchanged."""
+    from pipeline.cli.output import Format, emit
+
+    rows = [{"finding_id": "a", "severity": "high", "title": "[sample] GuardDuty finding",
+             "context": '{"sample": true}'},
+            {"finding_id": "b", "severity": "high", "title": "GuardDuty finding",
+             "context": '{"sample": false}'}]
+    emit(rows, fmt=Format.table, output=tmp_path / "t.txt", columns=["finding_id", "severity"])
+    text = (tmp_path / "t.txt").read_text()
+    assert text.count("high (sample)") == 1 and text.count("high") == 2
+    emit(rows, fmt=Format.json, output=tmp_path / "t.json")
+    assert [json.loads(line)["severity"] for line in (tmp_path / "t.json").read_text().splitlines()] == [
+        "high", "high"]
