@@ -9,7 +9,7 @@ load_findings, event_volume``); each is loaded on first use so the CLI starts fa
   ``guardduty_by_family``, ``log_coverage``, ``coverage_health``
 - Investigation: ``timeline``, ``principal_timeline``, ``pivot``, ``related_guardduty``,
   ``investigate_principal``, ``around_finding``
-- Tuning: ``hit_rates``, ``suppression_impact``
+- Tuning: ``hit_rates``, ``suggest_suppression``, ``suppression_impact``
 - Reports: ``build_weekly_report``, ``write_weekly_report``, ``parse_week``
 - Cost: ``cost_summary``, ``CostSummary`` (``trailguard cost``)
 """
@@ -47,6 +47,7 @@ _EXPORTS = {
     "around_finding": "pipeline.reports.investigate",
     "hit_rates": "pipeline.reports.tuning",
     "suppression_impact": "pipeline.reports.tuning",
+    "suggest_suppression": "pipeline.reports.tuning",
     "build_weekly_report": "pipeline.reports.weekly",
     "write_weekly_report": "pipeline.reports.weekly",
     "parse_week": "pipeline.reports.weeks",

@@ -131,20 +131,31 @@ def check_source(source: str) -> None:
                           "(AWSLogs/[o-ORG/]ACCOUNT/CloudTrail/REGION/...)")
 
 
-def check_writable(location: str | Path | None, what: str) -> None:
-    """Refuse, in one line, a local folder (or a file's folder) that cannot be written, before a
-    tick does any work: a run that cannot save its state or its findings must not advance."""
-    if location is None or str(location).startswith("s3://"):
+def check_writable(location: str | Path | None, what: str, *, folder: bool = False, note: str = "") -> None:
+    """Refuse, in one line (exit 2), a place a command will write to before it does any work: a
+    report built for minutes, a detect run, or a tick that cannot save its state or findings must
+    not start (a tick that cannot save must not advance). The one check for every command.
+
+    ``folder``: ``location`` is a folder (created if missing), else a file (its folder created).
+    ``None``, ``-`` (stdout) and ``s3://`` URIs are not checked here. ``note`` ends the message."""
+    if location is None or str(location) == "-" or str(location).startswith("s3://"):
         return
-    folder = Path(location)
-    target = folder if what.endswith("folder") else folder.parent
+    path = Path(location)
+    if folder and path.exists() and not path.is_dir():
+        raise ConfigError(f"{what} {location}: is a file; give a folder{note}")
+    if not folder and path.is_dir():
+        raise ConfigError(f"{what} {location}: is a folder; give a file name{note}")
+    target = path if folder else path.parent
     try:
         target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{what} {location}: cannot create the folder ({exc.strerror or exc})"
+                          f"{note}") from None
+    try:  # a probe, not os.access: root passes os.access, and ACLs or read-only mounts fool it
         probe = target / f".trailguard-write-test-{os.getpid()}"
         probe.write_bytes(b"")
         probe.unlink()
-        if not what.endswith("folder") and folder.exists() and not os.access(folder, os.W_OK):
-            raise PermissionError(f"{folder} is read-only")
+        if path.is_file() and not os.access(path, os.W_OK):
+            raise PermissionError(f"{path} is read-only")
     except OSError as exc:
-        raise ConfigError(f"{what} {location} is not writable ({exc.strerror or exc}): nothing was run "
-                          "and no state advanced") from None
+        raise ConfigError(f"{what} {location}: not writable ({exc.strerror or exc}){note}") from None

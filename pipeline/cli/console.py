@@ -37,9 +37,11 @@ err_console = _Console(stderr=True, width=None if sys.stderr.isatty() else PIPE_
 QUIET, NORMAL, VERBOSE = 0, 1, 2
 _state = {"verbosity": NORMAL}
 
-# Columns whose values must stay on one line: ids, accounts, times (a broken id cannot be copied).
+# Columns whose values must stay on one line: ids, accounts, times (a broken id cannot be copied),
+# and the short tokens a reader scans a column for (regions, addresses, severities, statuses).
 _NO_WRAP = re.compile(
-    r"(^|[\s_])(id|#|account|detection|seen|time|from|to|expires|day|now|start|end|at)$",
+    r"(^|[\s_])(id|#|account|detection|seen|time|from|to|expires|day|now|start|end|at"
+    r"|region|ip|severity|status)$",
     re.IGNORECASE,
 )
 
@@ -102,9 +104,9 @@ def table(
 ) -> Table:
     """A table whose id, account and time columns never wrap; long text (ARNs) folds visibly.
 
-    When the columns do not fit, the foldable ones share what the whole ones leave (8 characters
-    at least); if even that does not fit, the table is wider than the screen rather than an id
-    being cut.
+    When the columns do not fit, the foldable ones share what the whole ones leave (their header's
+    width, 8 characters at least); if even that does not fit, the table is wider than the screen
+    rather than an id being cut.
     """
     cells = [[v if isinstance(v, Text) else Text("" if v is None else str(v)) for v in row] for row in rows]
     whole = [index == 0 or no_wrap(name) for index, name in enumerate(columns)]
@@ -120,7 +122,8 @@ def table(
         room = max(available - extra - fixed, 0)
         total = sum(natural[i] for i in folding) or 1
         for i in folding:
-            widths[i] = max(min(natural[i], room * natural[i] // total), min(natural[i], 8))
+            least = min(natural[i], max(8, cell_len(columns[i])))  # a header is never cut either
+            widths[i] = max(min(natural[i], room * natural[i] // total), least)
         for i, w in enumerate(whole):
             if w:
                 widths[i] = natural[i]

@@ -67,7 +67,8 @@ def check_severities(values: list[str] | None) -> list[str]:
 @guarded
 def list_findings(
     ctx: typer.Context,
-    detection: Annotated[list[str] | None, typer.Option("--detection", "-d", help="Only these ids.")] = None,
+    detection: Annotated[list[str] | None, typer.Option("--detection", "-d", metavar="ID",
+                                                               help="Only these ids.")] = None,
     severity: Annotated[list[str] | None, typer.Option(help="Only these severities (any case).")] = None,
     account: Annotated[list[str] | None, typer.Option(help="Only these accounts.")] = None,
     status: Annotated[list[str] | None, typer.Option(help="Only these statuses: open, acknowledged, "
@@ -217,8 +218,8 @@ def record_status(settings: Settings, finding_ids: list[str], status: str, by: s
 
 
 ReasonOption = Annotated[str, typer.Option(help="Why (kept with the status).")]
-ByOption = Annotated[str | None, typer.Option(help="Who decided (default: your login name).")]
-IdsArgument = Annotated[list[str] | None, typer.Argument(metavar="ID...", help="Finding ids.")]
+ByOption = Annotated[str | None, typer.Option(metavar="NAME", help="Who decided (default: your login name).")]
+IdsArgument = Annotated[list[str] | None, typer.Argument(metavar="ID", help="Finding ids.")]
 
 
 @findings_app.command("ack")

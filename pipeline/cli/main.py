@@ -17,7 +17,15 @@ from rich.text import Text
 
 from pipeline.cli import runs as cli_runs
 from pipeline.cli.catalog import catalog_app
-from pipeline.cli.common import ConfigOption, check_source, fail, guarded, settings_for, window
+from pipeline.cli.common import (
+    ConfigOption,
+    check_source,
+    check_writable,
+    fail,
+    guarded,
+    settings_for,
+    window,
+)
 from pipeline.cli.compact import compact
 from pipeline.cli.console import QUIET, debug, err_console, info, progress_bar, table, verbosity
 from pipeline.cli.cost import cost
@@ -29,7 +37,7 @@ from pipeline.cli.importer import import_logs
 from pipeline.cli.incidents import incidents_app
 from pipeline.cli.integrity import validate_logs
 from pipeline.cli.options import ROOT_HELP, GlobalOptionsGroup, root_options, show_version
-from pipeline.cli.output import STDOUT, Format, check_writable, emit, write_json_lines
+from pipeline.cli.output import STDOUT, Format, emit, write_json_lines
 from pipeline.cli.reports import report_app
 from pipeline.cli.routing import resolve
 from pipeline.config import ConfigError, Settings
@@ -150,7 +158,8 @@ def detect(
     fmt: Annotated[Format | None, typer.Option("--format", "-f", case_sensitive=False,
                                                help="table, json or csv (default: table on the terminal, "
                                                     "json for --output).")] = None,
-    detection: Annotated[list[str] | None, typer.Option("--detection", "-d", help="Only these ids.")] = None,
+    detection: Annotated[list[str] | None, typer.Option("--detection", "-d", metavar="ID",
+                                                               help="Only these ids.")] = None,
     record: Annotated[bool, typer.Option(help="Also store the findings and run costs in the findings store "
                                               "(what `trailguard report weekly` reads).")] = False,
     config: ConfigOption = None,
@@ -218,9 +227,11 @@ def ingest(
 @guarded
 def demo(
     out: Annotated[Path, typer.Option(help="Where to write the synthetic organization.")] = Path("demo"),
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 7,
-    events: Annotated[int, typer.Option(min=2500, help="CloudTrail records in total.")] = 500_000,
-    days: Annotated[int, typer.Option(min=2, help="Days of activity.")] = 14,
+    seed: Annotated[int, typer.Option(metavar="N",
+                                      help="Random seed; the same seed gives the same files.")] = 7,
+    events: Annotated[int, typer.Option(metavar="N", min=2500,
+                                        help="CloudTrail records in total.")] = 500_000,
+    days: Annotated[int, typer.Option(metavar="N", min=2, help="Days of activity.")] = 14,
     config: ConfigOption = None,
 ) -> None:
     """Generate a synthetic organization, ingest it, run every detection, print a summary."""
@@ -282,7 +293,7 @@ def lint_command(fmt: Annotated[Format, typer.Option("--format", "-f", case_sens
 @app.command("test")
 @guarded
 def test_examples(
-    ids: Annotated[list[str] | None, typer.Argument(metavar="[ID]...", help="Detection ids (default: all).")]
+    ids: Annotated[list[str] | None, typer.Argument(metavar="ID", help="Detection ids (default: all).")]
     = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", case_sensitive=False,
                                         help="table, json or csv.")] = Format.table,
@@ -310,7 +321,7 @@ def test_examples(
 def query(
     sql: Annotated[str, typer.Argument(metavar="SQL", help="Athena SQL; tables: cloudtrail, guardduty.")],
     source: Annotated[str | None, typer.Option(help="Source whose lake to query (DuckDB).")] = None,
-    limit: Annotated[int, typer.Option(help="Rows to print.")] = 50,
+    limit: Annotated[int, typer.Option(metavar="N", help="Rows to print.")] = 50,
     fmt: Annotated[Format, typer.Option("--format", "-f", case_sensitive=False,
                                         help="table, json (JSON lines) or csv.")] = Format.table,
     output: Annotated[str, typer.Option("--output", "-o", metavar="PATH",

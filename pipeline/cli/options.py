@@ -20,6 +20,7 @@ import typer
 from typer.core import TyperGroup
 
 from pipeline.cli.console import NORMAL, QUIET, VERBOSE, set_verbosity
+from pipeline.cli.metavars import plain_metavars
 
 FLAGS = {"--quiet", "-q", "--verbose", "-v", "-vv"}
 VALUED = {"--profile", "--region"}
@@ -49,7 +50,12 @@ def hoist(args: list[str]) -> list[str]:
 
 
 class GlobalOptionsGroup(TyperGroup):
-    """The root group: global options are accepted after the command too."""
+    """The root group: global options are accepted after the command too; every value in every
+    help screen is named plainly (:mod:`pipeline.cli.metavars`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        plain_metavars(self)
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         return super().parse_args(ctx, hoist(list(args)))

@@ -24,8 +24,8 @@ from typing import IO, Annotated, Any
 import typer
 from rich.console import Console
 
+from pipeline.cli.common import check_writable
 from pipeline.cli.console import console, table
-from pipeline.config import ConfigError
 from pipeline.findings.model import clean_value
 
 JSON_OBJECT_COLUMNS = ("context", "dedup_key")  # stored as JSON text, printed as objects
@@ -80,30 +80,22 @@ def open_output(path: str | Path) -> Iterator[IO[str]]:
         yield handle
 
 
-def check_writable(target: Path, option: str) -> None:
-    """Fail before any work when ``target`` cannot be written as a file."""
-    if target.is_dir():
-        raise ConfigError(f"{option} {target}: is a folder; give a file name")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"{option} {target}: cannot create its folder ({exc.strerror})") from None
-    if target.parent.exists() and not _can_write(target):
-        raise ConfigError(f"{option} {target}: not writable")
-
-
-def _can_write(target: Path) -> bool:
-    import os
-
-    return os.access(target if target.exists() else target.parent, os.W_OK)
-
-
 def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, (list, dict)):
         return json.dumps(value, sort_keys=True, default=str, separators=(",", ":"))
     return str(value)
+
+
+def _marked(row: dict[str, Any]) -> dict[str, Any]:
+    """A GuardDuty sample finding (CreateSampleFindings) says so in a table's severity column too:
+    its title carries the mark, but tables do not show titles (json and csv keep the values)."""
+    context = row.get("context")
+    sample = isinstance(context, dict) and context.get("sample") is True
+    if (sample or str(row.get("title") or "").startswith("[sample] ")) and row.get("severity"):
+        return {**row, "severity": f"{row['severity']} (sample)"}
+    return row
 
 
 def write_json_lines(rows: Iterable[Mapping[str, Any]], handle: IO[str]) -> int:
@@ -136,7 +128,7 @@ def emit(
                 writer.writerow([_cell(row.get(c)) for c in every])
         else:
             shown = list(columns or every)
-            rendered = table(title, shown, ([_cell(row.get(c)) for c in shown] for row in data))
+            rendered = table(title, shown, ([_cell(row.get(c)) for c in shown] for row in map(_marked, data)))
             if handle is sys.stdout:
                 console.print(rendered)
             else:

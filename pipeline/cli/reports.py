@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from pipeline.cli.common import ConfigOption, check_source, guarded, settings_for
+from pipeline.cli.common import ConfigOption, check_source, check_writable, guarded, settings_for
 from pipeline.cli.console import console, progress_bar
 from pipeline.config import ConfigError
 
 report_app = typer.Typer(
     no_args_is_help=True, help="Reports built from the findings store and the event tables."
 )
-
-
-def check_folder(out: Path) -> None:
-    """``--out`` must be a folder we can create and write, or exit 2 naming it."""
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out}: is a file; give a folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"--out {out}: cannot create the folder ({exc.strerror})") from None
-    if not os.access(out, os.W_OK):
-        raise ConfigError(f"--out {out}: not writable")
 
 
 @report_app.command("weekly")
@@ -51,7 +38,7 @@ def weekly(
         raise ConfigError(f"--week: {exc}") from None
     settings = settings_for(config, source=source)
     check_source(settings.source)  # no such folder, empty, AWSLogs itself: said, not an all-clear
-    check_folder(out)  # before the report is built, not after minutes of queries
+    check_writable(out, "--out", folder=True)  # before the report is built, not after minutes of queries
     with progress_bar() as progress:
         report = build_weekly_report(settings, settings.source, week_start, progress=progress)
     path = write_weekly_report(report, out)

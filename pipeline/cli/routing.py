@@ -29,10 +29,12 @@ from pipeline.detections.suppressions import suppressed_findings
 
 @guarded
 def resolve(
-    finding_ids: Annotated[list[str] | None, typer.Argument(help="Finding ids (see trailguard findings).")]
+    finding_ids: Annotated[list[str] | None,
+                           typer.Argument(metavar="ID", help="Finding ids (see trailguard findings).")]
     = None,
     reason: Annotated[str, typer.Option(help="Why: kept with the status and on the Jira ticket.")] = "",
-    by: Annotated[str | None, typer.Option(help="Who decided (default: your login name).")] = None,
+    by: Annotated[str | None,
+                  typer.Option(metavar="NAME", help="Who decided (default: your login name).")] = None,
     suppressed: Annotated[bool, typer.Option("--suppressed", help="Also every stored finding an active "
                                              "suppression covers.")] = False,
     unchecked: Annotated[bool, typer.Option("--unchecked", help="Accept ids not in the store.")] = False,

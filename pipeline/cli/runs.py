@@ -61,9 +61,10 @@ def _runner(config, source, output, state):  # noqa: ANN001, ANN202
     settings = settings_for(config, source=source)
     if not settings.source.startswith("s3://") and not Path(settings.source).is_dir():
         raise ConfigError(f"--source {settings.source}: no such folder")
-    check_writable(state or settings.state_location, "state folder")
-    check_writable(output, "--output file")
-    check_writable(settings.findings_store, "findings store folder")
+    unsaved = "; nothing was run and no state advanced"
+    check_writable(state or settings.state_location, "state folder", folder=True, note=unsaved)
+    check_writable(output, "--output file", note=unsaved)
+    check_writable(settings.findings_store, "findings store folder", folder=True, note=unsaved)
     runner = make_runner(settings, settings.source, output, state)
     runner.integrity_source = settings.source  # validate this source's digests each tick ([integrity])
     return runner

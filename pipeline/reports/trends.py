@@ -172,7 +172,8 @@ def first_seen(engine: Engine, start: datetime, end: datetime, baseline_days: in
                public_only: bool = True) -> pd.DataFrame:
     """Principals, source IPs, regions and user agents whose first record in the baseline plus the
     period falls in ``[start, end)``; one row per entity with ``kind`` and ``value``, those seen in
-    most accounts, then with most records, first.
+    most accounts, then with most records, first; source IPs with most sensitive calls (the
+    query's ``sensitive_calls``: IAM and logging changes, exposed data, secrets read) before those.
 
     With ``public_only`` (the default) source IPs are internet addresses only: a new private or AWS
     service address is noise; how many were left out is ``frame.attrs["left_out"]``."""
@@ -183,18 +184,20 @@ def first_seen(engine: Engine, start: datetime, end: datetime, baseline_days: in
         part = raw[raw[kind].notna() & raw[others].isna().all(axis=1)]
         rows.append(
             part.assign(kind=kind, value=part[kind])[
-                ["kind", "value", "first_time", "last_time", "events", "accounts"]
+                ["kind", "value", "first_time", "last_time", "events", "accounts", "sensitive_calls"]
             ]
         )
     frame = pd.concat(rows, ignore_index=True) if rows else raw
-    frame = typed(frame, times=["first_time", "last_time"], counts=["events", "accounts"])
+    frame = typed(frame, times=["first_time", "last_time"], counts=["events", "accounts", "sensitive_calls"])
     frame["kind"] = pd.Categorical(frame["kind"], categories=list(ENTITY_KINDS))
     left_out = 0
     if public_only:
         noise = (frame["kind"] == "source_ip") & ~frame["value"].map(is_public_address).astype(bool)
         left_out, frame = int(noise.sum()), frame[~noise]
-    frame = frame.sort_values(["kind", "accounts", "events", "first_time"],
-                              ascending=[True, False, False, True]).reset_index(drop=True)
+    ip_rank = frame["sensitive_calls"].where(frame["kind"] == "source_ip", 0)
+    frame = frame.assign(ip_rank=ip_rank).sort_values(
+        ["kind", "ip_rank", "accounts", "events", "first_time"], ascending=[True, False, False, False, True]
+    ).drop(columns="ip_rank").reset_index(drop=True)
     frame.attrs["left_out"] = left_out
     return frame
 

@@ -86,3 +86,54 @@ def suppression_impact(
         "removed": removed,
         "removed_high": removed[removed["severity"].isin(["high", "critical"])].reset_index(drop=True),
     }
+
+
+HIGH = ("high", "critical")
+
+
+def _finding_type(context: object) -> str | None:
+    import json
+
+    if isinstance(context, str):
+        try:
+            context = json.loads(context)
+        except json.JSONDecodeError:
+            return None
+    value = context.get("finding_type") if isinstance(context, dict) else None
+    return str(value) if value else None
+
+
+def suggest_suppression(findings: pd.DataFrame, reason: str, expires: str) -> dict[str, Any]:
+    """The narrowest ``[[suppressions]]`` rule (fields, ``reason``, ``expires``) for one detection's
+    noisiest low and medium findings, chosen so that it hides no high or critical finding when such
+    a rule exists: an account-wide rule would also hide, say, a GuardDuty finding about root.
+
+    A caller (CloudTrail: an ARN principal) is suggested as ``principals``: the one with most
+    findings below high among those with none at or above. GuardDuty findings name resources, not
+    callers: the suggestion is an account *and* a finding type (``accounts`` + ``finding_types``),
+    the pair with most findings below high among the pairs with none at or above. When every
+    candidate also has high findings (a high-severity detection), the noisiest is suggested and
+    :func:`suppression_impact` ``removed_high`` says what it would hide: say it before adopting."""
+    if findings.empty:
+        raise ValueError("no findings to suggest a suppression for")
+    rows = findings.assign(high=findings["severity"].astype(str).isin(HIGH))
+    principals = rows["principal"].astype(str)
+    callers = rows[principals.str.startswith("arn:")]
+    if not callers.empty:
+        keys = [callers["principal"].astype(str)]
+        fields = ["principals"]
+        rows = callers
+    else:
+        context = rows["context"] if "context" in rows else pd.Series(None, index=rows.index)
+        rows = rows.assign(finding_type=context.map(_finding_type)).dropna(subset=["finding_type"])
+        if rows.empty:
+            raise ValueError("no caller ARN and no GuardDuty finding type to narrow a rule on")
+        keys = [rows["account_id"].astype(str), rows["finding_type"].astype(str)]
+        fields = ["accounts", "finding_types"]
+    grouped = rows.groupby(keys, observed=True)["high"].agg(["sum", "size"])
+    grouped["low"] = grouped["size"] - grouped["sum"]
+    safe = grouped[(grouped["sum"] == 0) & (grouped["low"] > 0)]
+    pick = (safe if not safe.empty else grouped).sort_values(["low", "size"], ascending=False).index[0]
+    values = pick if isinstance(pick, tuple) else (pick,)
+    rule: dict[str, Any] = {f: [str(v)] for f, v in zip(fields, values, strict=True)}
+    return {**rule, "reason": reason, "expires": expires}

@@ -82,6 +82,9 @@ class WeeklyReport:
         total = len(self.findings)
         last = int(self.severity["last_week"].sum())
         change = "no change" if total == last else f"{total - last:+d} on the week before"
+        if 0 < self.days < 7 and self.days_last_week:  # a partial week compares per day of data
+            change = (f"{total / self.days:,.1f} a day against {last / self.days_last_week:,.1f} the week "
+                      f"before; a partial week: {self.days} of 7 days have records")
         lines = [
             f"{total} new finding(s) ({change}); {high} high or critical."
             if total

@@ -4,6 +4,11 @@ baseline and the period, one scan groups each kind of entity on its own (GROUPIN
 entity is new when its earliest record falls inside the period. Exactly one of the four entity
 columns is set on each row. A role session counts as its role (the session issuer), so a role
 assumed under a new session name is not a new principal.
+sensitive_calls counts the entity's calls that change who may do what or what gets recorded
+(writes to IAM, Organizations, Identity Center, CloudTrail, GuardDuty, Config, Security Hub),
+expose data or access (bucket policies and ACLs, key policies and deletion, security group
+ingress, shared snapshots and images, Lambda permissions and code), run commands on hosts, or
+read a secret: the report ranks new source IPs by them.
 */
 SELECT
   coalesce(useridentity.sessioncontext.sessionissuer.arn, useridentity.arn) AS principal,
@@ -13,7 +18,17 @@ SELECT
   min(eventtime) AS first_time,
   max(eventtime) AS last_time,
   count(*) AS events,
-  count(DISTINCT recipientaccountid) AS accounts
+  count(DISTINCT recipientaccountid) AS accounts,
+  sum(CASE WHEN (readonly = 'false' AND eventsource IN (
+      'iam.amazonaws.com', 'organizations.amazonaws.com', 'sso.amazonaws.com', 'identitystore.amazonaws.com',
+      'cloudtrail.amazonaws.com', 'guardduty.amazonaws.com', 'config.amazonaws.com', 'securityhub.amazonaws.com'))
+    OR {{ event_name() }} IN (
+      'ConsoleLogin', 'GetFederationToken', 'GetSecretValue', 'GetPasswordData',
+      'PutBucketPolicy', 'PutBucketAcl', 'DeleteBucketPolicy', 'DeletePublicAccessBlock', 'PutBucketPublicAccessBlock',
+      'PutKeyPolicy', 'ScheduleKeyDeletion', 'DisableKey', 'CreateGrant',
+      'AuthorizeSecurityGroupIngress', 'ModifySnapshotAttribute', 'ModifyImageAttribute', 'ModifyInstanceAttribute',
+      'AddPermission', 'UpdateFunctionCode', 'SendCommand', 'StartSession')
+    THEN 1 ELSE 0 END) AS sensitive_calls
 FROM {{ table('cloudtrail') }}
 WHERE {{ window() }}
 GROUP BY GROUPING SETS ((coalesce(useridentity.sessioncontext.sessionissuer.arn, useridentity.arn)), (sourceipaddress), (awsregion), (useragent))

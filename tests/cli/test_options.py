@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
 import boto3
+import typer
 
+from pipeline.cli.main import app
 from pipeline.cli.options import hoist
 from tests.helpers import invoke
 
@@ -20,10 +23,37 @@ def test_version_and_short_help():
     assert result.exit_code == 0 and "--format" in result.output
 
 
-def test_help_shows_no_type_noise():
-    result = invoke("query", "-h")
-    assert "<bool>" not in result.output and "{sql}" not in result.output
-    assert "query [OPTIONS] {SQL}" in result.output  # typer's mark of a required argument, upper case
+def _command_paths(command, path=()):
+    yield path
+    for name, sub in sorted(getattr(command, "commands", {}).items()):
+        yield from _command_paths(sub, (*path, name))
+
+
+# the name column of an option or argument in a help screen: flags, then one plain value name
+HELP_NAME = re.compile(r"^(-{1,2}[\w-]+(, | / )?)+( ([A-Z][A-Z_]*|\[[a-z0-9|-]+\]))?$"
+                       r"|^[A-Z][A-Z_]*(\.\.\.)?$")
+
+
+def test_every_help_screen_names_values_plainly():
+    """Issue 17 item 15: no ``{SQL}`` usage marks and no ``<str>``/``<bool>`` type tags, on any command."""
+    paths = list(_command_paths(typer.main.get_command(app)))
+    assert len(paths) > 25 and ("query",) in paths and ("findings", "show") in paths
+    for path in paths:
+        result = invoke(*path, "-h", terminal_width=200)
+        assert result.exit_code == 0, (path, result.output)
+        usage = result.output.split("\n\n", 1)[0]
+        assert "{" not in usage and "<" not in usage, usage
+        names = [line.strip().split("  ")[0] for line in result.output.splitlines()
+                 if line.startswith("  ") and line.strip()[:1] in "-ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                 and "  " in line.strip()]
+        bad = [n for n in names if not HELP_NAME.match(n) and n not in ("-h, --help",)]
+        assert not bad, (path, bad)
+    query = invoke("query", "-h", terminal_width=200).output
+    assert "query [OPTIONS] SQL\n" in query and "-f, --format [table|json|csv]" in query
+    assert "--config PATH" in query and "--limit N" in query
+    assert re.search(r"\n  SQL +Athena SQL", query)
+    assert "findings ack [OPTIONS] [ID]..." in invoke("findings", "ack", "-h").output
+    assert "test [OPTIONS] [ID]...\n" in invoke("test", "-h").output
 
 
 def test_completion_script():

@@ -83,11 +83,32 @@ def test_query_json_alias_still_works(demo):
 def test_table_never_breaks_ids_accounts_or_times():
     finding_id = "fe6eada9dfcf2b819d0a46cf4a724e80"
     arn = "arn:aws:sts::237298441728:assumed-role/prod-reports-batch-role/i-1f230faa62708b84a"
-    rendered = table("t", ["finding_id", "account_id", "first_seen", "principal"],
-                     [(finding_id, "237298441728", "2026-11-01T21:03:17Z", arn)], width=70)
+    rendered = table("t", ["finding_id", "account_id", "first_seen", "region", "source_ip", "principal"],
+                     [(finding_id, "237298441728", "2026-11-01T21:03:17Z", "ap-southeast-2", "203.0.113.254",
+                       arn)], width=70)
     out = Console(width=70, record=True, color_system=None)
     out.print(rendered, crop=False)
     text = out.export_text()
-    for whole in (finding_id, "237298441728", "2026-11-01T21:03:17Z"):
+    for whole in (finding_id, "237298441728", "2026-11-01T21:03:17Z", "ap-southeast-2", "203.0.113.254"):
         assert whole in text
     assert arn not in text and "arn:aws" in text  # the ARN folds over several lines, visibly
+    rendered = table("t", ["finding_id", "event_count", "principal"], [(finding_id, "1", arn)], width=60)
+    out = Console(width=60, record=True, color_system=None)
+    out.print(rendered, crop=False)
+    assert "event_count" in out.export_text()  # a header folds no more than an id
+
+
+def test_tables_mark_guardduty_sample_findings(tmp_path):
+    """Issue 17 item 13: a sample finding is marked where a reader looks, json and csv unchanged."""
+    from pipeline.cli.output import Format, emit
+
+    rows = [{"finding_id": "a", "severity": "high", "title": "[sample] GuardDuty finding",
+             "context": '{"sample": true}'},
+            {"finding_id": "b", "severity": "high", "title": "GuardDuty finding",
+             "context": '{"sample": false}'}]
+    emit(rows, fmt=Format.table, output=tmp_path / "t.txt", columns=["finding_id", "severity"])
+    text = (tmp_path / "t.txt").read_text()
+    assert text.count("high (sample)") == 1 and text.count("high") == 2
+    emit(rows, fmt=Format.json, output=tmp_path / "t.json")
+    assert [json.loads(line)["severity"] for line in (tmp_path / "t.json").read_text().splitlines()] == [
+        "high", "high"]

@@ -30,9 +30,35 @@ def test_unwritable_state_and_output_are_one_line(source: Path, tmp_path: Path) 
     blocker.write_text("not a folder")
     state = run("--state", str(blocker / "state"), "--output", str(tmp_path / "f.jsonl"),
                 src=source, tmp_path=tmp_path)
-    assert state.exit_code == 2 and "state folder" in state.output and "not writable" in state.output
+    assert state.exit_code == 2
+    assert f"state folder {blocker / 'state'}: cannot create the folder" in state.output
+    assert "nothing was run and no state advanced" in state.output
     assert "Traceback" not in state.output and not isinstance(state.exception, Exception)
     output = run("--state", str(tmp_path / "state"), "--output", str(blocker / "findings.jsonl"),
                  src=source, tmp_path=tmp_path)
     assert output.exit_code == 2 and "--output file" in output.output, output.output
     assert not (tmp_path / "state").exists() or not list((tmp_path / "state").glob("*.json"))
+
+
+def test_one_writable_check_for_files_and_folders(tmp_path: Path) -> None:
+    """detect/findings --output, report --out and run's state, output and store share one check."""
+    from pipeline.cli import common, output, reports
+    from pipeline.config import ConfigError
+
+    assert output.check_writable is reports.check_writable is common.check_writable
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    common.check_writable(tmp_path / "new" / "out.jsonl", "--output")  # its folder is created
+    assert (tmp_path / "new").is_dir() and not (tmp_path / "new" / "out.jsonl").exists()
+    common.check_writable(tmp_path / "reports", "--out", folder=True)
+    assert (tmp_path / "reports").is_dir() and not list((tmp_path / "reports").iterdir())  # no probe left
+    for location, what, folder, message in [
+        (tmp_path, "--output", False, "is a folder; give a file name"),
+        (blocker, "--out", True, "is a file; give a folder"),
+        (blocker / "sub", "--out", True, "cannot create the folder"),
+        (blocker / "f.jsonl", "--output", False, "cannot create the folder"),
+    ]:
+        with pytest.raises(ConfigError, match=f"^{what} .*: {message}"):
+            common.check_writable(location, what, folder=folder)
+    for untouched in (None, "-", "s3://bucket/state"):
+        common.check_writable(untouched, "--output")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import timedelta
 
@@ -139,10 +140,9 @@ def test_first_seen_source_ips_leave_out_private_and_service_addresses(engine):
     assert not trends.is_public_address("10.1.2.3") and not trends.is_public_address("ec2.amazonaws.com")
     assert trends.is_public_address("198.51.100.7") is False  # documentation range: not routable
     assert trends.is_public_address("81.102.126.184")
-    for kind in ("principal", "source_ip"):  # most accounts, then most records, first
-        part = new[new["kind"] == kind]
-        keys = list(zip(-part["accounts"], -part["events"], strict=True))
-        assert keys == sorted(keys)
+    principals = new[new["kind"] == "principal"]  # most accounts, then most records, first
+    keys = list(zip(-principals["accounts"], -principals["events"], strict=True))
+    assert keys == sorted(keys)
 
 
 def test_the_tuning_table_counts_routine_findings_and_incidents_per_actor():
@@ -166,3 +166,36 @@ def test_the_tuning_table_counts_routine_findings_and_incidents_per_actor():
     admin, dev = "arn:aws:iam::111122223333:user/admin", "arn:aws:iam::111122223333:user/dev"
     assert table.loc[admin, "routine"] == 2  # days 4 and 5 (two earlier days each); day 2 is outside the week
     assert table.loc[admin, "incidents"] == 3 and table.loc[dev, "routine"] == 0
+
+
+# Issue 17 item 10: the report's sensitive calls, restated here over the raw records
+SENSITIVE_SOURCES = {"iam", "organizations", "sso", "identitystore", "cloudtrail", "guardduty", "config",
+                     "securityhub"}
+SENSITIVE_NAMES = {
+    "ConsoleLogin", "GetFederationToken", "GetSecretValue", "GetPasswordData", "PutBucketPolicy",
+    "PutBucketAcl", "DeleteBucketPolicy", "DeletePublicAccessBlock", "PutBucketPublicAccessBlock",
+    "PutKeyPolicy",
+    "ScheduleKeyDeletion", "DisableKey", "CreateGrant", "AuthorizeSecurityGroupIngress",
+    "ModifySnapshotAttribute", "ModifyImageAttribute", "ModifyInstanceAttribute", "AddPermission",
+    "UpdateFunctionCode", "SendCommand", "StartSession",
+}
+
+
+def _sensitive(record: dict) -> bool:
+    name = re.sub(r"[0-9]{4}_?[0-9]{2}_?[0-9]{2}(v[0-9]+)?$", "", record.get("eventName") or "")
+    write = str(record.get("readOnly")).lower() == "false"
+    return name in SENSITIVE_NAMES or (write and record["eventSource"].split(".")[0] in SENSITIVE_SOURCES)
+
+
+def test_first_seen_source_ips_rank_by_sensitive_calls(engine, raw_records):
+    new = trends.first_seen(engine, WEEK2, ORG_END, baseline_days=28)
+    ips = new[new["kind"] == "source_ip"]
+    expected = Counter(r.get("sourceIPAddress") for r in raw_records
+                       if in_window(r["eventTime"], WEEK2, ORG_END) and _sensitive(r))
+    assert {ip: int(n) for ip, n in zip(ips["value"], ips["sensitive_calls"], strict=True)} == {
+        ip: expected.get(ip, 0) for ip in ips["value"]}
+    assert ips["sensitive_calls"].dtype == "int64" and (ips["sensitive_calls"] <= ips["events"]).all()
+    keys = list(zip(-ips["sensitive_calls"], -ips["accounts"], -ips["events"], strict=True))
+    assert keys == sorted(keys)
+    assert ips["sensitive_calls"].iloc[0] > 0 and (ips["sensitive_calls"] == 0).any(), \
+        "the demo's attack IPs made sensitive calls; other new IPs did not"

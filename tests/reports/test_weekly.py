@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections import Counter
 from datetime import timedelta
@@ -86,6 +87,33 @@ def test_numbers_match_independent_computations(weekly, demo_detected, raw_recor
     by_detection = Counter(f.detection_id for f in new)
     table = report.by_detection.set_index("detection_id")["this_week"]
     assert {k: int(v) for k, v in table.items() if v} == dict(by_detection)
+
+
+def test_a_partial_week_compares_findings_per_day_of_data(weekly):
+    """Issue 17 item 11: the summary's findings line says when the week is partial."""
+    report, _ = weekly
+    assert report.days == 7 and "partial" not in report.summary[0]
+    assert "on the week before" in report.summary[0]
+    volume = report.volume
+    partial = dataclasses.replace(report, volume=volume[volume["event_day"] < volume["event_day"].max()])
+    line = partial.summary[0]
+    assert partial.days == 6 and line.split(" new finding")[0] == str(len(report.findings))
+    per_day = len(report.findings) / 6
+    last = int(report.severity["last_week"].sum()) / report.days_last_week
+    assert f"{per_day:,.1f} a day against {last:,.1f} the week before" in line
+    assert "6 of 7 days have records" in line and "on the week before" not in line
+
+
+def test_new_source_ips_are_listed_by_sensitive_calls(weekly):
+    """Issue 17 item 10: the first-seen IP table says it ranks by sensitive calls, and shows them."""
+    report, path = weekly
+    text = path.read_text(encoding="utf-8")
+    ips = report.new_entities[report.new_entities["kind"] == "source_ip"]
+    assert not ips.empty and "| Source IP | First seen (UTC) | Sensitive calls | Records | Accounts |" in text
+    top = ips.iloc[0]
+    assert f"| {top['value']} |" in text and top["sensitive_calls"] == ips["sensitive_calls"].max()
+    if len(ips) > 10:
+        assert "with most sensitive calls, then seen in most accounts" in text
 
 
 def test_pipeline_cost_reads_the_recorded_runs(weekly, demo_detected):
