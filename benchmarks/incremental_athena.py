@@ -69,25 +69,32 @@ class Replay:
         files = [p for p in root.rglob("*.gz") if "AWSLogs" in p.parts and "CloudTrail-Digest" not in p.parts]
         self.pending = sorted(((availability(p), p) for p in files), key=lambda x: x[0])
         self.delivered_cloudtrail = 0
+        self.delivered_guardduty = 0
 
     def advance(self, now: datetime, until_day_end: datetime | None = None) -> None:
         while self.pending and self.pending[0][0] <= now:
             landed, path = self.pending.pop(0)
             key = path.relative_to(self.root).as_posix()
             self.s3.upload_file(str(path), self.bucket, key)
-            if "CloudTrail" in path.parts and (until_day_end is None or landed < until_day_end):
+            if until_day_end is not None and landed >= until_day_end:
+                continue
+            if "CloudTrail" in path.parts:
                 self.delivered_cloudtrail += path.stat().st_size
+            elif "GuardDuty" in path.parts:
+                self.delivered_guardduty += path.stat().st_size
 
 
-def run_design(hot: bool, org: Path, manifest: Any, endpoint: str, work: Path) -> dict[str, Any]:
+def run_design(
+    hot: bool, org: Path, manifest: Any, endpoint: str, work: Path, cold: bool = False
+) -> dict[str, Any]:
     import boto3
 
     from pipeline.config import Settings
     from pipeline.workflow import make_runner
-    from tests.test_scheduled_runs import availability
+    from tests.helpers import availability
 
     s3 = boto3.client("s3", region_name=REGION)
-    suffix = "hot" if hot else "old"
+    suffix = ("hot-cold" if cold else "hot") if hot else "old"
     source_bucket, lake_bucket, results = f"trail-{suffix}", f"lake-{suffix}", f"results-{suffix}"
     for bucket in (source_bucket, lake_bucket, results):
         s3.create_bucket(Bucket=bucket)
@@ -116,6 +123,8 @@ def run_design(hot: bool, org: Path, manifest: Any, endpoint: str, work: Path) -
     began = time.perf_counter()
     while now <= day_end:
         replay.advance(now, until_day_end=day_end)
+        if cold:  # every tick on a fresh Lambda: its /tmp (the runner's copy of the batches) is gone
+            shutil.rmtree(work / suffix / "data" / "hot_cache", ignore_errors=True)
         runner = make_runner(settings, f"s3://{source_bucket}", work / suffix / "out.jsonl")
         sent: list[str] = []
         original = runner.engine.query
@@ -126,8 +135,6 @@ def run_design(hot: bool, org: Path, manifest: Any, endpoint: str, work: Path) -
             return original(sql)
 
         runner.engine.query = counting  # type: ignore[method-assign]
-        if runner.hot is not None:
-            runner.hot.fetch_engine = runner.engine
         report = runner.tick(now)
         errors = [t.error for t in report.errors]
         if errors or report.hot_error:
@@ -138,11 +145,14 @@ def run_design(hot: bool, org: Path, manifest: Any, endpoint: str, work: Path) -
             tmp_peak = max(tmp_peak, report.hot.delivered_bytes + report.hot.written_bytes)
         now += TICK
     runs = runner.store.runs()
-    estimated = int(runs["estimated_bytes"].fillna(0).sum()) if len(runs) else 0
-    by_detection = runs.groupby("detection_id")["estimated_bytes"].sum().sort_values(ascending=False)
+    athena = runs[runs["engine"] == "athena"]  # the hot tier's downloads are runs of engine "s3"
+    estimated = int(athena["estimated_bytes"].fillna(0).sum()) if len(athena) else 0
+    downloads = runs[runs["engine"] == "s3"]
+    downloaded = int(downloads["estimated_bytes"].fillna(0).sum()) if len(downloads) else 0
+    by_detection = athena.groupby("detection_id")["estimated_bytes"].sum().sort_values(ascending=False)
     top = {str(k): int(v) for k, v in by_detection.head(4).items()}
     return {
-        "design": "hot tier" if hot else "old",
+        "design": ("hot cold" if cold else "hot tier") if hot else "old",
         "ticks": len(queries),
         "queries": sum(queries),
         "queries_per_tick": sum(queries) / len(queries),
@@ -150,6 +160,10 @@ def run_design(hot: bool, org: Path, manifest: Any, endpoint: str, work: Path) -
         "estimated_bytes": estimated,
         "billed_bytes_10mb_min": sum(max(1, q) * 0 for q in queries),  # filled below
         "delivered_bytes": replay.delivered_cloudtrail,
+        "delivered_guardduty_bytes": replay.delivered_guardduty,
+        "guardduty_estimated_bytes": int(athena[athena["detection_id"] == "guardduty_finding"][
+            "estimated_bytes"].fillna(0).sum()),
+        "lake_downloaded_bytes": downloaded,
         "hot_tier_bytes_written": hot_written,
         "tmp_peak_bytes": tmp_peak,
         "estimated_bytes_top": top,
@@ -180,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         help="CloudTrail records over the two generated days (one is replayed)",
     )
     parser.add_argument("--seed", type=int, default=23)
-    parser.add_argument("--only", choices=["old", "hot"], default=None)
+    parser.add_argument("--only", choices=["old", "hot", "cold"], default=None,
+                        help="old; hot (the runner keeps its copy); cold (a fresh runner each tick)")
     args = parser.parse_args(argv)
 
     import logging
@@ -205,10 +220,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         manifest = generate_demo(work / "org", seed=args.seed, events=args.events, days=2)
         results = []
-        for hot in (False, True):
-            if args.only and args.only != ("hot" if hot else "old"):
+        for name, hot, cold in (("old", False, False), ("hot", True, False), ("cold", True, True)):
+            if args.only and args.only != name:
                 continue
-            result = run_design(hot, work / "org", manifest, endpoint, work)
+            result = run_design(hot, work / "org", manifest, endpoint, work, cold=cold)
             ten_mb = 10 * 1000 * 1000
             # Athena bills at least 10 MB per query; the per-query estimates are in the findings store
             result["billed_bytes_10mb_min"] = max(result["queries"] * ten_mb, result["estimated_bytes"])
@@ -218,7 +233,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"{result['design']:>8}: {result['ticks']} ticks, {result['queries']} queries "
                 f"({result['queries_per_tick']:.2f}/tick, max {result['max_queries_per_tick']}), "
                 f"estimated scan {result['estimated_bytes']:,} B for {result['delivered_bytes']:,} B of "
-                f"CloudTrail delivered ({ratio:.2f}x); "
+                f"CloudTrail delivered ({ratio:.2f}x; GuardDuty's own query "
+                f"{result['guardduty_estimated_bytes']:,} B for {result['delivered_guardduty_bytes']:,} B "
+                f"delivered); downloaded from the lake {result['lake_downloaded_bytes']:,} B; "
                 f"hot tier written {result['hot_tier_bytes_written']:,} B; {result['wall_s']} s; "
                 f"largest estimates {result['estimated_bytes_top']}; "
                 f"/tmp peak {result['tmp_peak_bytes']:,} B; "

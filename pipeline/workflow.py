@@ -163,11 +163,11 @@ def make_runner(
 
     if settings.engine == "athena":
         engine, guard = open_engine(settings), scan_guard(settings)
-        return runner(engine, guard=guard, hot=hot_path(settings, source, engine, guard))
+        return runner(engine, guard=guard, hot=hot_path(settings, source))
     lake = lake_for(settings, source)
     engine = open_engine(settings, lake)
 
-    hot = hot_path(settings, source, engine, None, lake)
+    hot = hot_path(settings, source, lake)
 
     def prepare(days: list[str]) -> None:
         # With the hot tier, CloudTrail detections read the tier: the day partitions are for the
@@ -180,23 +180,29 @@ def make_runner(
     return runner(engine, prepare=prepare, hot=hot)
 
 
-def hot_path(settings: Settings, source: str, engine, guard, lake: Path | None = None):  # noqa: ANN001, ANN201
+def hot_path(settings: Settings, source: str, lake: Path | None = None):  # noqa: ANN201
     """The runner's hot-tier reader when ``[schedule] hot_tier`` is on (else None).
 
-    On Athena the tier lives under ``[catalog] lake_uri`` and is read by one Athena query per tick;
-    on the embedded engine it lives in the source's local lake and DuckDB reads its files.
+    On Athena the tier lives under ``[catalog] lake_uri`` and the runner keeps its own copy of each
+    batch in the data dir (a cold runner downloads what it lacks); on the embedded engine it lives
+    in the source's local lake and DuckDB reads its files.
     """
     if not settings.hot_tier:
         return None  # before any import: the tier needs DuckDB, which the plain runner zip leaves out
+    import hashlib
+
     from pipeline.lake.hot import HotTier, Storage
+    from pipeline.lake.hot_cache import BatchCache
     from pipeline.runs.hot_path import HotPath
 
     if lake is None:
         lake_uri = str(settings["catalog"].get("lake_uri") or "")
         if not lake_uri.startswith("s3://"):
             raise ConfigError("schedule.hot_tier on Athena needs [catalog] lake_uri = \"s3://bucket/prefix\"")
-        return HotPath(settings, HotTier(Storage(source), Storage(lake_uri)), engine, guard)
-    return HotPath(settings, HotTier(Storage(source), Storage(str(lake))), engine, None, lake_root=lake)
+        # the runner's copy of the batches (data dir: Lambda's /tmp), per lake so two never mix
+        cache = BatchCache(settings.data_dir / "hot_cache" / hashlib.sha1(lake_uri.encode()).hexdigest()[:12])
+        return HotPath(settings, HotTier(Storage(source), Storage(lake_uri), cache=cache))
+    return HotPath(settings, HotTier(Storage(source), Storage(str(lake))), lake_root=lake)
 
 
 def record_findings(settings: Settings, outcome: DetectOutcome, start: datetime, end: datetime) -> str:

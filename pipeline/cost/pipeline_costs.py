@@ -100,8 +100,8 @@ def athena_lines(
     per_day = _per_day(inputs)
     recorded = _recorded_bytes(inputs.runs)
     out = []
-    if hot_enabled(settings):  # one fetch per tick replaces the CloudTrail detections' own queries
-        out.append(_hot_line(inputs, settings, prices, schedule, per_day, recorded))
+    if hot_enabled(settings):  # the CloudTrail detections' queries are replaced by the runner's own reads
+        out.append(_hot_line(inputs, settings, prices, schedule))
         schedule = schedule[schedule["tables"] != "cloudtrail"]
     for row in schedule.itertuples(index=False):
         if row.detection_id in recorded:
@@ -123,38 +123,24 @@ def athena_lines(
     return out
 
 
-def _hot_line(
-    inputs: CostInputs, settings: Settings, prices: PriceBook, schedule: pd.DataFrame,
-    per_day: pd.DataFrame, recorded: dict[str, float],
-) -> Line:
-    """``[schedule] hot_tier``: one Athena query per tick over the batches its windows reach.
+def _hot_line(inputs: CostInputs, settings: Settings, prices: PriceBook, schedule: pd.DataFrame) -> Line:
+    """``[schedule] hot_tier``: the CloudTrail detections' ticks send Athena nothing.
 
-    Ticks: the runs of the most frequent CloudTrail detection. Bytes per fetch: the mean the scan
-    guard recorded for ``hot_tier`` fetches when there are any; otherwise the CloudTrail bytes of
-    the batches a fetch reads (the tick's interval plus the overlap and the longest burst window,
-    at most a day), taking the hot tier as large as the raw JSON it came from: an upper bound, since
-    the tier keeps only the rows the detections can use, in Parquet (docs/incremental-athena.md).
+    Each tick lists and downloads only the new deliveries, writes them to the hot tier, and runs the
+    CloudTrail detections in the runner over its own copy of the tier's batches; a cold runner
+    (Lambda's ``/tmp`` gone) downloads the batches it lacks from S3 instead of querying them
+    (docs/incremental-athena.md). So the line is zero bytes, kept to say why. What replaces the
+    queries is S3 requests (a LIST per account/region prefix, a GET per delivered object, two PUTs
+    per tick, a GET per batch after a cold start: cents a month) and the runner's compute.
     """
     price = prices["athena.scanned"]
-    minimum, rounding = int(price.extra.get("minimum_bytes", 0)), int(price.extra.get("round_bytes", 1))
-    unit_bytes = float(price.extra.get("unit_bytes", 1e12))
     trail = schedule[schedule["tables"] == "cloudtrail"]
     ticks = int(trail["runs"].max()) if len(trail) else 0
-    per_tick_days = PROJECTION_DAYS / ticks if ticks else 0.0
-    if "hot_tier" in recorded:
-        scanned, basis = recorded["hot_tier"], "recorded"
-    else:
-        overlap = float(settings["schedule"].get("overlap_minutes", 60)) / 1440
-        longest = max((d.params(settings.detection_overrides(d.id)).get("window_minutes", 0) or 0
-                       for d in load_detections().values() if d.tables == ("cloudtrail",)), default=0)
-        reach = min(1.0, per_tick_days + overlap + float(longest) / 1440)
-        scanned, basis = _daily(per_day["bytes"], "cloudtrail") * reach, "estimated"
-    billed = max(math.ceil(scanned / rounding) * rounding, minimum)
     return line(
-        price, inputs.period.label, PIPELINE, str(settings["athena"].get("region") or "us-east-1"), basis,
-        ticks * billed / unit_bytes,
-        detail=f"hot tier: {ticks} ticks x {billed:,} B (one query per tick over the new batches and the "
-        f"look-back; {basis} bytes per fetch, Athena's minimum applied)",
+        price, inputs.period.label, PIPELINE, str(settings["athena"].get("region") or "us-east-1"),
+        "estimated", 0.0,
+        detail=f"hot tier: {ticks} ticks x 0 B (no Athena query: the CloudTrail detections run in the "
+        "runner over its copy of the tier; S3 requests and compute instead)",
     )
 
 

@@ -39,6 +39,7 @@ import duckdb
 from pipeline.catalog.duckdb_views import raw_scan_sql
 from pipeline.catalog.specs import TableSpec, load_specs
 from pipeline.engines.dialect import configure_connection
+from pipeline.lake.hot_cache import BatchCache
 from pipeline.lake.parts import READ_ERRORS, copy_to_parquet
 from pipeline.times import iso_z, parse_optional
 
@@ -192,9 +193,12 @@ def _account_prefixes(source: Storage) -> list[tuple[str, str, str]]:
 class HotTier:
     """Brings new CloudTrail deliveries of ``source`` into the hot tier under ``lake``."""
 
-    def __init__(self, source: Storage, lake: Storage, spec: TableSpec | None = None) -> None:
+    def __init__(
+        self, source: Storage, lake: Storage, spec: TableSpec | None = None, cache: BatchCache | None = None
+    ) -> None:
         self.source, self.lake = source, lake
         self.spec = spec or load_specs()["cloudtrail"]
+        self.cache = cache  # the runner's copy of each batch it writes (Athena: no query to read it back)
 
     def manifest(self) -> dict[str, Any]:
         text = self.lake.read_text(MANIFEST)
@@ -209,12 +213,19 @@ class HotTier:
     ) -> tuple[list[str], bool]:
         """Batches with a mark after ``after`` holding rows, and whether all of them follow ``fingerprint``
         and the tier reaches back far enough to hold every record from ``after`` on."""
+        entries, usable = self.entries(after, fingerprint, slack)
+        return [b["batch"] for b in entries], usable
+
+    def entries(
+        self, after: datetime, fingerprint: str | None = None, slack: timedelta = timedelta(0)
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """:meth:`batches`, as the manifest entries (``batch``, ``end``, ``files``, ...)."""
         manifest = self.manifest()
         since = parse_optional(manifest.get("since"))
         chosen = [b for b in manifest["batches"] if parse_optional(b["end"]) > after - slack]
         covered = since is not None and since <= after - slack
         same = all(b["fingerprint"] == fingerprint for b in chosen) if fingerprint else True
-        return [b["batch"] for b in chosen if b["files"]], covered and same
+        return [b for b in chosen if b["files"]], covered and same
 
     def _drop_orphans(self, manifest: dict[str, Any], end: datetime) -> None:
         """Delete files a killed run wrote but never recorded (they would repeat rows in the next batch)."""
@@ -263,7 +274,9 @@ class HotTier:
         batch = HotBatch(batch_name(end), objects=len(new), delivered_bytes=sum(s for _, s in new))
         files: list[str] = []
         if new:
-            digest = hashlib.sha1("\n".join(k for k, _ in new).encode()).hexdigest()[:16]
+            # the plan is part of the name: the same objects kept under another plan are other rows
+            named = "\n".join([plan.fingerprint, *(k for k, _ in new)])
+            digest = hashlib.sha1(named.encode()).hexdigest()[:16]
             key = f"{HOT_FOLDER}/{batch.batch}/part-{digest}.parquet"
             with tempfile.TemporaryDirectory(prefix="trailguard-hot-") as tmp:
                 out = Path(tmp) / "batch.parquet"
@@ -272,6 +285,8 @@ class HotTier:
                     batch.written_bytes = out.stat().st_size
                     self.lake.put(out, key)
                     files.append(key)
+                    if self.cache is not None:  # before the manifest: an unnamed entry is never read
+                        self.cache.put(batch.batch, files, out)
         marks = [b for b in manifest["batches"] if b["batch"] != batch.batch or b["files"]]
         marks.append(
             {

@@ -1,13 +1,16 @@
-"""Incremental ticks: ingest what was delivered into the hot tier, read it in one query, detect locally.
+"""Incremental ticks: ingest what was delivered into the hot tier, then detect over it locally.
 
-``[schedule] hot_tier = true`` turns it on (both engines). Each tick:
+``[schedule] hot_tier = true`` turns it on (both engines; off by default, see docs/incremental-athena.md).
+Each tick:
 
 1. plans the rows the enabled CloudTrail detections can use (:mod:`pipeline.detections.row_filter`)
    and brings the objects delivered since the last tick into one hot-tier batch
    (:mod:`pipeline.lake.hot`), reading each delivered object once;
-2. runs ONE query (Athena, or DuckDB over the local lake) that fetches the hot rows of every batch
-   the due detections' windows can touch: in steady state the new batch plus the look-back of the
-   longest burst. The scan guard estimates it from the objects under those batch partitions;
+2. gathers the batches the due detections' windows can touch (in steady state the new batch plus
+   the look-back of the longest burst). The embedded engine reads them in its local lake. On
+   Athena the runner reads its own copy (:mod:`pipeline.lake.hot_cache`): the batch it just wrote,
+   and those earlier ticks wrote or downloaded; a cold runner downloads the batches it lacks from
+   the lake, once. No Athena query reads the tier on a tick;
 3. runs each due detection's own SQL, rendered for its own windows exactly as before, on an
    embedded DuckDB over those rows (each filtered read also requires ``matched``, so it only sees
    complete rows). The findings, reconciliation and state are the scheduler's, unchanged.
@@ -23,6 +26,7 @@ import dataclasses
 import functools
 import hashlib
 import re
+import shutil
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -31,16 +35,15 @@ from typing import Any
 
 import sqlglot
 
-from pipeline.catalog.duckdb_views import duckdb_type
 from pipeline.catalog.specs import Column, load_specs
 from pipeline.config import Settings
 from pipeline.detections.row_filter import RowNeed, row_need
 from pipeline.detections.run import render_detection
 from pipeline.detections.spec import Detection
-from pipeline.engines.base import Engine, EngineError, QueryResult
+from pipeline.engines.base import EngineError, QueryResult
 from pipeline.engines.duckdb import DuckDBEngine
 from pipeline.engines.templating import iso_utc, quote_string
-from pipeline.lake.hot import HOT_FOLDER, HotBatch, HotTier, RowPlan
+from pipeline.lake.hot import HotBatch, HotTier, RowPlan
 from pipeline.runs.schedule import Schedule
 
 _WINDOW_LITERAL = re.compile(r"'(\d{4}/\d{2}/\d{2}|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})'")
@@ -56,15 +59,8 @@ def hot_enabled(settings: Settings) -> bool:
 class HotPath:
     """The runner's reader for CloudTrail detections over the hot tier (see the module docstring)."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        tier: HotTier,
-        fetch_engine: Engine,
-        guard: Any = None,
-        lake_root: Path | None = None,
-    ) -> None:
-        self.settings, self.tier, self.fetch_engine, self.guard = settings, tier, fetch_engine, guard
+    def __init__(self, settings: Settings, tier: HotTier, lake_root: Path | None = None) -> None:
+        self.settings, self.tier = settings, tier
         self.lake_root = lake_root  # local lake (DuckDB engine): rows are read from its files directly
         specs = load_specs()
         base = specs["cloudtrail_parquet"]
@@ -77,6 +73,7 @@ class HotPath:
         self.active: set[str] = set()  # detection ids answered from the fetched rows this tick
         self.fallback = False  # this tick's CloudTrail detections read the day partitions (the old way)
         self.last_batch: HotBatch | None = None
+        self.cached_batches = 0  # batches read from the runner's cache, nothing downloaded (Athena)
         self.queries: list[
             dict[str, Any]
         ] = []  # what each tick's fetch cost: for the findings store and benches
@@ -146,102 +143,102 @@ class HotPath:
         earliest = min(starts.values())
         # a batch holds records up to its mark + the delivery lag (files visible when it ran)
         slack = timing.delivery_lag + timedelta(minutes=1)
-        batches, usable = self.tier.batches(earliest, plan.fingerprint, slack)
+        entries, usable = self.tier.entries(earliest, plan.fingerprint, slack)
         if not usable:
             self.fallback = True
             return  # the old path answers this tick: the tier began later, or the plan changed
-        self._fetch(batches, earliest, end)
+        self._fetch(entries, earliest, end)
         self.active = set(starts)
+        if self.tier.cache is not None:
+            # keep what the next ticks' windows can still reach: the longest reach plus an hour
+            # (a detection due hourly starts where its last window ended), and the slack
+            horizon = end - longest - timedelta(hours=1) - slack - timing.overlap
+            kept, _ = self.tier.entries(horizon, None, slack)
+            self.tier.cache.prune(self.tier.cache.path_of(e) for e in kept)
 
     def _reach(self, runner: Any, detection: Detection) -> timedelta:
         """How far before a window's start the detection reads: the runner's look-back, then its own."""
         params = detection.params(self.settings.detection_overrides(detection.id))
         return runner._lookback(detection, params) + timedelta(minutes=detection.lookback_minutes)
 
-    def _fetch(self, batches: list[str], start: datetime, end: datetime) -> None:
+    def _fetch(self, entries: list[dict[str, Any]], start: datetime, end: datetime) -> None:
         con = self.local.con
-        if not batches:
+        if not entries:
             con.execute("CREATE OR REPLACE TEMP TABLE _hot_rows AS SELECT * FROM cloudtrail WHERE false")
         elif self.lake_root is not None:
-            self._fetch_local(batches, start, end)
+            self._fetch_local(entries, start, end)
         else:
-            self._fetch_athena(batches, start, end)
+            self._fetch_cached(entries, start, end)
         con.execute("CREATE OR REPLACE VIEW cloudtrail AS SELECT * FROM _hot_rows")
 
     def _window_sql(self, start: datetime, end: datetime) -> str:
         return f"eventtime >= {quote_string(iso_utc(start))} AND eventtime < {quote_string(iso_utc(end))}"
 
-    def _fetch_local(self, batches: list[str], start: datetime, end: datetime) -> None:
-        assert self.lake_root is not None
-        started = time.perf_counter()
-        files = [str(p) for b in batches for p in sorted((self.lake_root / HOT_FOLDER / b).glob("*.parquet"))]
+    def _read_files(self, files: list[str], start: datetime, end: datetime) -> None:
+        """``_hot_rows``: the window's rows of these hot-tier Parquet files (all written by the ingest)."""
         listed = ", ".join(quote_string(f) for f in files)
         self.local.con.execute(
             "CREATE OR REPLACE TEMP TABLE _hot_rows AS SELECT * "
             f"FROM read_parquet([{listed}], union_by_name=true) "
             f"WHERE {self._window_sql(start, end)}"
         )
-        size = sum(Path(f).stat().st_size for f in files)
+
+    def _fetch_local(self, entries: list[dict[str, Any]], start: datetime, end: datetime) -> None:
+        """Embedded engine: the tier is in the local lake, DuckDB reads its files where they are."""
+        assert self.lake_root is not None
+        started = time.perf_counter()
+        files = [str(self.lake_root / f) for e in entries for f in sorted(e["files"])]
+        self._read_files(files, start, end)
+        self._record("duckdb", len(entries), sum(Path(f).stat().st_size for f in files), started)
+
+    def _fetch_cached(self, entries: list[dict[str, Any]], start: datetime, end: datetime) -> None:
+        """Athena: the batches this runner holds are read locally; the missing ones are downloaded.
+
+        A missing batch (a cold runner, or one another runner wrote) is the ingest's own Parquet in
+        the lake: downloading it reads the same bytes an Athena ``SELECT *`` of it would scan, with
+        no query, no 10 MB minimum and no JSON transport of nested columns.
+        """
+        cache = self.tier.cache
+        assert cache is not None
+        started = time.perf_counter()
+        missing = [e for e in entries if not cache.has(e)]
+        downloaded = sum(self._download(e) for e in missing)
+        self.cached_batches += len(entries) - len(missing)
+        self._read_files([str(cache.path_of(e)) for e in entries], start, end)
+        if missing:
+            self._record("s3", len(missing), downloaded, started)
+
+    def _download(self, entry: dict[str, Any]) -> int:
+        """Put a batch's lake files into the cache as one file; the bytes read from the lake."""
+        assert self.tier.cache is not None
+        folder = Path(self._tmp.name) / "download"
+        shutil.rmtree(folder, ignore_errors=True)
+        local = [folder / f"{n}.parquet" for n in range(len(entry["files"]))]
+        for key, path in zip(sorted(entry["files"]), local, strict=True):
+            self.tier.lake.fetch(key, path)
+        staged = local[0]
+        if len(local) > 1:  # the ingest writes one file a batch; any more are merged into one entry
+            staged = folder / "merged.parquet"
+            listed = ", ".join(quote_string(str(p)) for p in local)
+            self.local.con.execute(
+                f"COPY (SELECT * FROM read_parquet([{listed}], union_by_name=true)) "
+                f"TO {quote_string(str(staged))} (FORMAT parquet, COMPRESSION zstd)"
+            )
+        self.tier.cache.put(entry["batch"], entry["files"], staged)
+        return sum(p.stat().st_size for p in local)
+
+    def _record(self, engine: str, batches: int, size: int, started: float) -> None:
+        """What a fetch read, for the findings store (a ``hot_tier`` run) and the benchmark."""
         self.queries.append(
             {
-                "engine": "duckdb",
-                "batches": len(batches),
+                "engine": engine,
+                "batches": batches,
                 "estimated_bytes": size,
                 "duration_s": time.perf_counter() - started,
                 "query_id": None,
                 "bytes_scanned": None,
             }
         )
-
-    def _fetch_athena(self, batches: list[str], start: datetime, end: datetime) -> None:
-        """One Athena query; nested columns travel as JSON text and become structs again locally."""
-        columns = [
-            f'CAST("{c.name}" AS JSON) AS "{c.name}"' if c.type in ("struct", "array") else f'"{c.name}"'
-            for c in self.spec.columns
-        ]
-        database = '"' + str(self.settings["catalog"]["database"]).replace('"', '""') + '"'
-        batch_list = ", ".join(quote_string(b) for b in batches)
-        sql = (
-            f'SELECT {", ".join(columns)}, account, region, day, matched FROM {database}."cloudtrail_hot" '
-            f"WHERE batch IN ({batch_list}) AND {self._window_sql(start, end)}"
-        )
-        estimate = self.guard.check_hot(batches) if self.guard is not None else None
-        answer = self.fetch_engine.query(sql)
-        self.queries.append(
-            {
-                "engine": answer.engine,
-                "batches": len(batches),
-                "estimated_bytes": estimate,
-                "duration_s": answer.duration_s,
-                "query_id": answer.query_id,
-                "bytes_scanned": answer.bytes_scanned,
-                "sql": sql,
-            }
-        )
-        frame = answer.frame  # noqa: F841 - read by DuckDB's replacement scan below
-        casts = []
-        for c in self.spec.columns:
-            kind = duckdb_type(c)
-            if c.type in ("struct", "array"):
-                casts.append(f'CAST(CAST("{c.name}" AS JSON) AS {kind}) AS "{c.name}"')
-            else:
-                casts.append(f'CAST("{c.name}" AS {kind}) AS "{c.name}"')
-        casts += [
-            "CAST(account AS VARCHAR) AS account",
-            "CAST(region AS VARCHAR) AS region",
-            "CAST(day AS VARCHAR) AS day",
-            "CAST(matched AS BOOLEAN) AS matched",
-        ]
-        if len(answer.frame):
-            self.local.con.register("_hot_frame", answer.frame)
-            self.local.con.execute(
-                f"CREATE OR REPLACE TEMP TABLE _hot_rows AS SELECT {', '.join(casts)} FROM _hot_frame"
-            )
-            self.local.con.unregister("_hot_frame")
-        else:
-            self.local.con.execute(
-                "CREATE OR REPLACE TEMP TABLE _hot_rows AS SELECT * FROM cloudtrail WHERE false"
-            )
 
     def handles(self, detection: Detection) -> bool:
         return detection.id in self.active

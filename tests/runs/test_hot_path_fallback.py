@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 
 from pipeline.config import Settings
 from pipeline.detections.spec import load_detections
+from pipeline.runs.hot_path import HotPath
 from pipeline.source.writer import write_cloudtrail
 from pipeline.workflow import make_runner
 
@@ -58,12 +60,34 @@ def test_a_new_detection_reads_the_day_partitions_until_the_tier_holds_its_rows(
     assert not report.errors and report.hot is not None and report.hot.objects == 2
     assert runner.hot.active == {"iam_user_created"} and not runner.hot.fallback
     assert delivered(tmp_path) == {("iam_user_created", ("e01",))}
-    # CreateAccessKey was not kept by the first plan: the new detection must not miss it
+    first = runner.hot.plan(runner.enabled()).fingerprint
     later = settings_with(tmp_path, {"iam_user_created", "iam_access_key_created"})
     runner = make_runner(later, str(source), tmp_path / "out.jsonl")
     report = runner.tick(T0 + timedelta(minutes=15))
     assert not report.errors, [t.error for t in report.errors]
-    # Actor resolution (fragments/actor_records.sql) reads the window's issuing STS calls too, which can
-    # widen the first plan; whether the tier fell back or already held the row, it must not be missed.
-    assert runner.hot.fallback or "iam_access_key_created" in runner.hot.active
+    # The tier answers only if the batches the windows reach were kept under the same row plan. Actor
+    # resolution (fragments/actor_records.sql) reads every column of every record today, so enabling a
+    # detection may leave the plan as it was: then the tier holds the row and answers.
+    changed = runner.hot.plan(runner.enabled()).fingerprint != first
+    assert runner.hot.fallback == changed
+    assert runner.hot.active == (set() if changed else {"iam_user_created", "iam_access_key_created"})
+    assert delivered(tmp_path) == {("iam_user_created", ("e01",)), ("iam_access_key_created", ("e02",))}
+
+
+def test_batches_kept_under_another_plan_are_not_read(tmp_path, monkeypatch):
+    """Whatever the detections' SQL: a batch written under another plan sends the tick the old way."""
+    source = tmp_path / "bucket"
+    write_cloudtrail(source, [call(1, T0 - timedelta(minutes=40), "CreateUser")])
+    settings = settings_with(tmp_path, {"iam_user_created", "iam_access_key_created"})
+    runner = make_runner(settings, str(source), tmp_path / "out.jsonl")
+    assert not runner.tick(T0).errors and runner.hot.active and not runner.hot.fallback
+    write_cloudtrail(source, [call(2, T0 - timedelta(minutes=10), "CreateAccessKey")])
+    real_plan = HotPath.plan
+    monkeypatch.setattr(  # the configuration changed: the plan (and its fingerprint) with it
+        HotPath, "plan", lambda self, d: dataclasses.replace(real_plan(self, d), fingerprint="another plan")
+    )
+    runner = make_runner(settings, str(source), tmp_path / "out.jsonl")
+    report = runner.tick(T0 + timedelta(minutes=15))
+    assert not report.errors, [t.error for t in report.errors]
+    assert runner.hot.fallback and runner.hot.active == set()
     assert delivered(tmp_path) == {("iam_user_created", ("e01",)), ("iam_access_key_created", ("e02",))}

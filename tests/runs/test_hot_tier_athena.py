@@ -1,29 +1,21 @@
 """The hot tier on the Athena engine, against S3 on moto.
 
-moto's Athena runs no SQL, so the one query a tick sends is answered by a stand-in that runs the same
-Athena SQL with DuckDB over the hot-tier objects in the moto bucket (the layout Athena would read).
-Everything else is the production path: listing and downloading deliveries with boto3, writing the
-tier to ``[catalog] lake_uri``, the scan guard's estimate from the bucket.
+The production path end to end: listing and downloading deliveries with boto3, writing the tier to
+``[catalog] lake_uri``, the runner's copy of the batches in its data dir, and a cold runner (its
+copy gone, as Lambda's ``/tmp``) downloading the batches it lacks from the lake bucket.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
-import duckdb
-import pandas as pd
 import pytest
-import sqlglot
 
 from pipeline.config import Settings
 from pipeline.detections.scan_guard import ScanGuard
-from pipeline.engines.base import QueryResult
-from pipeline.engines.dialect import configure_connection
 from pipeline.lake.hot import HOT_FOLDER
 from pipeline.workflow import detect, make_runner
 from tests.helpers import TICK, availability, catalogue_settings
@@ -31,43 +23,6 @@ from tests.helpers import TICK, availability, catalogue_settings
 pytestmark = [pytest.mark.aws, pytest.mark.slow]
 
 RESULTS = "hot-results"
-
-
-class DuckAthena:
-    """Answers the hot-tier query as Athena would: the SQL transpiled, over the objects in the bucket."""
-
-    def __init__(self, s3: Any, bucket: str, prefix: str) -> None:
-        self.s3, self.bucket, self.prefix = s3, bucket, prefix
-        self.sent: list[str] = []
-
-    def query(self, sql: str) -> QueryResult:
-        self.sent.append(sql)
-        tree = sqlglot.parse_one(sql, read="athena")
-        batches = [lit.this for lit in tree.find(sqlglot.exp.In).expressions]
-        with tempfile.TemporaryDirectory() as tmp:
-            files = []
-            for batch in batches:
-                listed = self.s3.list_objects_v2(
-                    Bucket=self.bucket, Prefix=f"{self.prefix}{HOT_FOLDER}/{batch}/"
-                )
-                for n, obj in enumerate(listed.get("Contents", [])):
-                    local = Path(tmp) / f"{batch.replace('/', '')}-{n}.parquet"
-                    self.s3.download_file(self.bucket, obj["Key"], str(local))
-                    files.append((batch, str(local)))
-            con = duckdb.connect()
-            configure_connection(con)
-            if files:
-                parts = " UNION ALL ".join(
-                    f"SELECT *, '{b}' AS batch FROM read_parquet('{f}')" for b, f in files
-                )
-                con.execute(f"CREATE VIEW cloudtrail_hot AS {parts}")
-            else:
-                con.execute("CREATE VIEW cloudtrail_hot AS SELECT NULL AS batch WHERE false")
-                return QueryResult(frame=pd.DataFrame(), engine="athena", duration_s=0.0, query_id="q")
-            for table in tree.find_all(sqlglot.exp.Table):
-                table.set("db", None)
-            frame = con.execute(tree.sql(dialect="duckdb")).df()
-        return QueryResult(frame=frame, engine="athena", duration_s=0.0, query_id=f"q{len(self.sent)}")
 
 
 def athena_settings(root: Path, source: str, manifest) -> Settings:  # noqa: ANN001
@@ -108,21 +63,35 @@ def test_hot_ticks_on_athena_deliver_what_one_detect_reports(generated, buckets,
     start, _ = manifest.window()
     now, last = start + TICK, start + timedelta(hours=10)
     uploaded: list[Path] = []
-    stand_in = DuckAthena(s3, "hot-lake", "lake/")
-    per_tick = []
+    per_tick, cold_ticks, downloads = [], [], []
+    cache = tmp_path / "data" / "hot_cache"
+    tick = 0
     while now <= last:
         while pending and pending[0][0] <= now:
             _, path = pending.pop(0)
             s3.upload_file(str(path), "hot-trail", path.relative_to(root / "org").as_posix())
             uploaded.append(path)
+        cold = tick % 5 == 4  # a cold runner (Lambda's /tmp gone): it holds no batch
+        if cold:
+            shutil.rmtree(cache, ignore_errors=True)
         runner = make_runner(settings, "s3://hot-trail", tmp_path / "out.jsonl", str(tmp_path / "state"))
-        runner.hot.fetch_engine = stand_in
-        sent = len(stand_in.sent)
+        sent: list[str] = []
+        original = runner.engine.query
+        runner.engine.query = lambda sql, sent=sent, original=original: sent.append(sql) or original(sql)
         report = runner.tick(now)
         assert not report.errors and not report.hot_error, [t.error for t in report.errors]
-        per_tick.append(len(stand_in.sent) - sent)
+        assert not runner.hot.fallback and runner.hot.active
+        per_tick.append(len(sent))
+        cold_ticks.append(cold)
+        downloads.append([q["batches"] for q in runner.hot.queries])
         now += TICK
-    assert max(per_tick) == 1 and sum(per_tick) > 30  # one Athena query a tick, not one per detection
+        tick += 1
+    assert sum(per_tick) == 0  # no Athena query on any tick: every CloudTrail detection ran locally
+    # a warm runner holds every batch (the one it just wrote included): nothing downloaded;
+    # a cold one downloads the look-back's batches once, in one go
+    assert all(d == [] for d, cold in zip(downloads, cold_ticks, strict=True) if not cold)
+    assert all(len(d) == 1 and d[0] >= 2 for d, cold in zip(downloads, cold_ticks, strict=True) if cold)
+    assert sum(cold_ticks) >= 7
     local = (
         tmp_path / "local-org"
     )  # what the bucket held at the end (files still to come are not findings yet)
@@ -142,10 +111,11 @@ def test_hot_ticks_on_athena_deliver_what_one_detect_reports(generated, buckets,
         latest[f["finding_id"]] = (f["detection_id"], tuple(sorted(f["event_ids"])))
     assert len(expected) > 10
     assert set(latest.values()) == expected
-    # the scan guard's estimate of each fetch: exactly the objects under the batches it named
+    # each download is recorded (engine s3) with the bytes it read from the lake
     runs = runner.store.runs()
     fetches = runs[runs["detection_id"] == "hot_tier"]
-    assert len(fetches) == sum(per_tick) and fetches["estimated_bytes"].notna().all()
+    assert len(fetches) == sum(cold_ticks) and (fetches["engine"] == "s3").all()
+    assert (fetches["estimated_bytes"] > 0).all()
 
 
 def test_hot_scan_estimate_is_the_objects_under_the_named_batches(buckets, tmp_path):
