@@ -17,8 +17,9 @@ description: >
   keep them out. Event names carry an API version (UpdateFunctionCode20150331v2) and are matched
   through the shared event_name() normalisation. Deployments AWS services make on a user's behalf
   (CloudFormation, SAM: a service actor) are not reported. `change` says code or layers. Every
-  such change is reported, grouped: one finding per actor, account and kind of change in a run,
-  listing all its records and functions.
+  such change is reported, grouped: one finding per actor, account and kind of change for a
+  stretch of work, listing all its records and functions; a gap of more than `window_minutes`
+  starts a new finding.
 runbook: >
   1. Ask the function owner whether this deployment was expected (function_name, principal,
      user_agent: a console or CLI upload instead of the pipeline is suspicious).
@@ -30,6 +31,7 @@ dedup_key: [account_id, actor, change]
 group_by: [account_id, actor, change]
 tables: [cloudtrail]
 parameters:
+  window_minutes: 60
   deployers: []
   actor_types: [human, root]
 */

@@ -14,8 +14,9 @@ description: >
   Systems Manager itself starts (State Manager, Maintenance Windows, Patch Manager: a service
   actor) are never reported, nor are documents in `routine_documents` (patching and inventory by
   default). `targets` lists the instances; `actor` names the person (see docs/actors.md). Every
-  such call is reported, grouped: one finding per actor, account and call name in a run, listing
-  all its records and instances (an operator's day of sessions is one finding, not dozens).
+  such call is reported, grouped: one finding per actor, account and call name for a stretch of
+  work, listing all its records and instances; a gap of more than `window_minutes` starts a new
+  finding (an operator's hour of sessions is one finding, not dozens; a finding never spans days).
 runbook: >
   1. What ran where: document_name and targets; the command's parameters are hidden in
      CloudTrail, so read the output (aws ssm get-command-invocation, or the session's log in
@@ -27,6 +28,7 @@ dedup_key: [account_id, actor, event_name]
 group_by: [account_id, actor, event_name]
 tables: [cloudtrail]
 parameters:
+  window_minutes: 60
   actor_types: [human, root]
   routine_documents: ['AWS-RunPatchBaseline', 'AWS-GatherSoftwareInventory', 'AWS-UpdateSSMAgent', 'AWS-ConfigureAWSPackage']
 */
