@@ -8,7 +8,7 @@ load_findings, event_volume``); each is loaded on first use so the CLI starts fa
   ``top_actors``, ``top_source_ips``, ``event_volume``, ``top_apis``, ``first_seen``, ``guardduty_trends``,
   ``guardduty_by_family``, ``log_coverage``, ``coverage_health``
 - Investigation: ``timeline``, ``principal_timeline``, ``pivot``, ``related_guardduty``,
-  ``investigate_principal``, ``around_finding``
+  ``investigate_principal``, ``investigate_actor``, ``around_finding``
 - Tuning: ``hit_rates``, ``suggest_suppression``, ``suppression_impact``
 - Reports: ``build_weekly_report``, ``write_weekly_report``, ``parse_week``
 - Cost: ``cost_summary``, ``CostSummary`` (``trailguard cost``)
@@ -44,6 +44,7 @@ _EXPORTS = {
     "pivot": "pipeline.reports.investigate",
     "related_guardduty": "pipeline.reports.investigate",
     "investigate_principal": "pipeline.reports.investigate",
+    "investigate_actor": "pipeline.reports.investigate",
     "around_finding": "pipeline.reports.investigate",
     "hit_rates": "pipeline.reports.tuning",
     "suppression_impact": "pipeline.reports.tuning",

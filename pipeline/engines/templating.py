@@ -11,6 +11,7 @@ are errors, never empty strings.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -225,9 +226,15 @@ def _macros(ctx: RenderContext) -> dict[str, Callable[..., Sql]]:
             clauses.append(f"AND NOT ({' AND '.join(tests)})")
         return Sql("\n  ".join(clauses))
 
+    def actor_columns(qualifier: str | None = None) -> Sql:
+        """A placeholder that :func:`render` fills with the table columns the query names after the
+        actor fragment (queries/fragments/actor_records.sql): it selects those, never ``*``."""
+        return Sql(f"{_ACTOR_COLUMNS}{qualifier or ''}__")
+
     return {
         "table": table,
         "window": window,
+        "actor_columns": actor_columns,
         "suppressions": suppressions,
         "ident": identifiers,
         "event_name": event_name,
@@ -256,8 +263,49 @@ def render(template_text: str, ctx: RenderContext, *, name: str = "<query>") -> 
     """Render one query template; every failure names the template."""
     try:
         template = _ENV.from_string(template_text)
-        return template.render(**{**GLOBAL_PARAMS, **ctx.params}, **_macros(ctx))
+        return _fill_actor_columns(template.render(**{**GLOBAL_PARAMS, **ctx.params}, **_macros(ctx)))
     except TemplateError as exc:
         raise TemplateError(f"{name}: {exc}") from exc
     except jinja2.TemplateError as exc:
         raise TemplateError(f"{name}: {exc}") from exc
+
+
+# --- the actor fragment's column list ------------------------------------------------------------
+
+_ACTOR_COLUMNS = "__actor_columns"
+_ACTOR_END = "/* end of actor_records */"
+_PLACEHOLDER = re.compile(r"__actor_columns(\w*)__")
+_LITERAL_OR_COMMENT = re.compile(r"'(?:[^']|'')*'|/\*.*?\*/|--[^\n]*", re.DOTALL)
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Read by the fragment itself after the join (the final CASE) or by every window() over it.
+_ACTOR_NEEDS = ("eventtime", "useridentity", "useragent")
+
+
+def _fill_actor_columns(sql: str) -> str:
+    """Replace the actor fragment's placeholders with the CloudTrail columns the query names after it.
+
+    Textual, like the scan estimate (pipeline/engines/scan_estimate.py): every word after the
+    fragment that is a column name of the table counts, so a CTE column named like one only adds a
+    column, never drops one the query reads. Why not ``SELECT *``: on Athena over Parquet the
+    estimate (and a reader) would see every column of the table, and over JSON every field is parsed.
+    """
+    if _ACTOR_COLUMNS not in sql:
+        return sql
+    head, found, tail = sql.partition(_ACTOR_END)
+    if not found:
+        raise TemplateError("the actor fragment's end marker is missing")
+    words = {w.lower() for w in _WORD.findall(_LITERAL_OR_COMMENT.sub(" ", tail))}
+    wanted = [c for c in _cloudtrail_columns() if c in words or c in _ACTOR_NEEDS]
+
+    def listing(match: re.Match[str]) -> str:
+        prefix = f"{match.group(1)}." if match.group(1) else ""
+        return ", ".join(prefix + c for c in wanted)
+
+    return _PLACEHOLDER.sub(listing, head) + found + tail
+
+
+@functools.cache
+def _cloudtrail_columns() -> tuple[str, ...]:
+    from pipeline.catalog.specs import load_specs  # the table's columns, from its Glue spec
+
+    return tuple(load_specs()["cloudtrail"].column_names)

@@ -1,5 +1,5 @@
-"""Pivots for an investigation: a principal's timeline, what goes with a source IP or access key,
-and what GuardDuty said about them. Each is a query in ``queries/hunts/`` run on the engine.
+"""Pivots for an investigation: an actor's or a principal's timeline, what goes with a source IP or
+access key, and what GuardDuty said about them. Each is a query in ``queries/hunts/`` run on the engine.
 
 ``field`` names are chosen from :data:`PIVOT_FIELDS` (a closed list, so a notebook cannot splice
 an arbitrary expression into SQL); values always reach SQL as quoted literals.
@@ -106,8 +106,33 @@ def investigate_principal(
     }
 
 
+def investigate_actor(engine: Engine, actor: str, start: datetime, end: datetime) -> dict[str, pd.DataFrame]:
+    """:func:`investigate_principal` for an actor (docs/actors.md): a person across every Identity
+    Center session, IAM key and role chain they used, a workload across its sessions. ``principals``
+    names the credentials they acted through; GuardDuty is asked about all of them."""
+    events = timeline(engine, "actor", actor, start, end)
+    principals = pivot(engine, "actor", actor, "principal", start, end)
+    arns = principals["principal"].dropna().astype(str).tolist() if not principals.empty else []
+    return {
+        "timeline": events,
+        "principals": principals,
+        "source_ips": pivot(engine, "actor", actor, "source_ip", start, end),
+        "access_keys": pivot(engine, "actor", actor, "access_key", start, end),
+        "apis": pivot(engine, "actor", actor, "event_name", start, end),
+        "guardduty": related_guardduty(
+            engine,
+            start,
+            end,
+            user_names=[arn.rsplit("/", 1)[-1] for arn in arns if ":user/" in arn],
+            access_keys=events["access_key_id"].dropna().unique().tolist() if not events.empty else [],
+            ips=events["source_ip"].dropna().unique().tolist()[:500] if not events.empty else [],
+        ),
+    }
+
+
 def around_finding(engine: Engine, finding: pd.Series | dict, hours: int = 24) -> dict[str, pd.DataFrame]:
-    """:func:`investigate_principal` for a finding's principal, ``hours`` either side of it."""
+    """:func:`investigate_actor` for a finding's actor (:func:`investigate_principal` for its
+    principal when it has none: stored before actors were resolved), ``hours`` either side of it."""
     row = dict(finding)
     first = pd.Timestamp(row["first_seen"])
     last = pd.Timestamp(row["last_seen"])
@@ -115,6 +140,9 @@ def around_finding(engine: Engine, finding: pd.Series | dict, hours: int = 24) -
     last = last.tz_localize("UTC") if last.tzinfo is None else last
     start = (first - timedelta(hours=hours)).to_pydatetime()
     end = (last + timedelta(hours=hours)).to_pydatetime()
+    actor = row.get("actor")
+    if isinstance(actor, str) and actor:
+        return investigate_actor(engine, actor, start, end)
     return investigate_principal(engine, str(row["principal"]), start, end)
 
 

@@ -20,7 +20,7 @@ from pipeline.findings.severity import SEVERITIES
 from pipeline.findings.store import open_findings_store
 
 SEVERITY_ORDER = list(SEVERITIES)
-ENTITY_KINDS = ("principal", "source_ip", "region", "user_agent")
+ENTITY_KINDS = ("actor", "source_ip", "region", "user_agent")
 
 
 def findings_store_location(settings: Settings) -> str:
@@ -170,10 +170,11 @@ def is_public_address(value: object) -> bool:
 
 def first_seen(engine: Engine, start: datetime, end: datetime, baseline_days: int = 28,
                public_only: bool = True) -> pd.DataFrame:
-    """Principals, source IPs, regions and user agents whose first record in the baseline plus the
-    period falls in ``[start, end)``; one row per entity with ``kind`` and ``value``, those seen in
-    most accounts, then with most records, first; source IPs with most sensitive calls (the
-    query's ``sensitive_calls``: IAM and logging changes, exposed data, secrets read) before those.
+    """Actors (who did it, docs/actors.md), source IPs, regions and user agents whose first record
+    in the baseline plus the period falls in ``[start, end)``; one row per entity with ``kind`` and
+    ``value``, those seen in most accounts, then with most records, first; source IPs with most
+    sensitive calls (the query's ``sensitive_calls``: IAM and logging changes, exposed data,
+    secrets read) before those.
 
     With ``public_only`` (the default) source IPs are internet addresses only: a new private or AWS
     service address is noise; how many were left out is ``frame.attrs["left_out"]``."""

@@ -230,9 +230,8 @@ def build_weekly_report(
     all_findings = trends.load_findings(settings, since=start - timedelta(days=7), until=end)
     findings = trends.in_period(all_findings, start, end)
     detections = load_detections()
-    new_high = findings[findings["severity"].astype(str).isin(["critical", "high"])].sort_values(
-        ["severity", "first_seen"], ascending=[False, True]
-    )
+    high = findings[findings["severity"].astype(str).isin(["critical", "high"])]
+    new_high = trends.with_actor(high).sort_values(["severity", "first_seen"], ascending=[False, True])
     cost = pipeline_cost(open_findings_store(trends.findings_store_location(settings)).runs(), start, end)
     report = WeeklyReport(
         week=week_label(start),
@@ -329,7 +328,7 @@ def _accounts(volume: pd.DataFrame) -> pd.DataFrame:
 def _new_counts(entities: pd.DataFrame) -> str:
     counts = entities["kind"].value_counts()
     names = {
-        "principal": "principal(s)",
+        "actor": "actor(s)",
         "source_ip": "source IP(s)",
         "region": "region(s)",
         "user_agent": "user agent(s)",
@@ -376,7 +375,7 @@ def write_weekly_report(report: WeeklyReport, out: Path) -> Path:
         baseline_days=BASELINE_DAYS,
         new_counts=_new_counts(report.new_entities),
         new_sections=[
-            ("principal", "Principals", 20),
+            ("actor", "Actors", 20),
             ("region", "Regions", 20),
             ("source_ip", "Source IPs", 10),
             ("user_agent", "User agents", 10),

@@ -16,7 +16,10 @@ description: >
   `actor_types` to see them, and list trusted deployers in `deployers` (ARNs, `*` wildcards) to
   keep them out. Event names carry an API version (UpdateFunctionCode20150331v2) and are matched
   through the shared event_name() normalisation. Deployments AWS services make on a user's behalf
-  (CloudFormation, SAM: a service actor) are not reported. `change` says code or layers.
+  (CloudFormation, SAM: a service actor) are not reported. `change` says code or layers. Every
+  such change is reported, grouped: one finding per actor, account and kind of change for a
+  stretch of work, listing all its records and functions; a gap of more than `window_minutes`
+  starts a new finding.
 runbook: >
   1. Ask the function owner whether this deployment was expected (function_name, principal,
      user_agent: a console or CLI upload instead of the pipeline is suspicious).
@@ -24,9 +27,11 @@ runbook: >
      especially one from another account. Roll back to the last known version and review the
      caller's session.
 schedule: 15m
-dedup_key: [account_id, function_name, change, principal]
+dedup_key: [account_id, actor, change]
+group_by: [account_id, actor, change]
 tables: [cloudtrail]
 parameters:
+  window_minutes: 60
   deployers: []
   actor_types: [human, root]
 */

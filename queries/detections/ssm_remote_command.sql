@@ -13,7 +13,10 @@ description: >
   instance credentials, CI) are not reported by default; add `workload` to see them. Runs that
   Systems Manager itself starts (State Manager, Maintenance Windows, Patch Manager: a service
   actor) are never reported, nor are documents in `routine_documents` (patching and inventory by
-  default). `targets` lists the instances; `actor` names the person (see docs/actors.md).
+  default). `targets` lists the instances; `actor` names the person (see docs/actors.md). Every
+  such call is reported, grouped: one finding per actor, account and call name for a stretch of
+  work, listing all its records and instances; a gap of more than `window_minutes` starts a new
+  finding (an operator's hour of sessions is one finding, not dozens; a finding never spans days).
 runbook: >
   1. What ran where: document_name and targets; the command's parameters are hidden in
      CloudTrail, so read the output (aws ssm get-command-invocation, or the session's log in
@@ -21,9 +24,11 @@ runbook: >
   2. If the caller is not an operator expected to do this, treat the instances as compromised
      (credentials read from IMDS is the classic next step) and the caller's credentials too.
 schedule: 15m
-dedup_key: [account_id, principal, event_name, targets]
+dedup_key: [account_id, actor, event_name]
+group_by: [account_id, actor, event_name]
 tables: [cloudtrail]
 parameters:
+  window_minutes: 60
   actor_types: [human, root]
   routine_documents: ['AWS-RunPatchBaseline', 'AWS-GatherSoftwareInventory', 'AWS-UpdateSSMAgent', 'AWS-ConfigureAWSPackage']
 */

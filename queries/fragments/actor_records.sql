@@ -9,7 +9,13 @@
     `actor_session_minutes` before the window (the longest role session). A session that a
     service issued (an instance profile, a Lambda execution role) is a workload, named by its
     role session. Then sourceIdentity (set by the identity provider for a person), then the
-    role's shape: service roles and Lambda or ECS user agents are workloads. -#}
+    role's shape: service roles and Lambda or ECS user agents are workloads.
+
+    Cost (docs/actors.md): the table is read twice, no more: the issuing STS calls once
+    (`actor_issued`, referenced once: Athena evaluates a WITH query once per reference, so the
+    chain is followed with window functions over that one read, not self-joins), and the
+    window's records once (`actor_direct`), with only the columns the query names after this
+    fragment (`actor_columns()`, filled in by pipeline/engines/templating.py), never `SELECT *`. -#}
 actor_issued AS (
   SELECT
     json_extract_scalar(responseelements, '$.credentials.accessKeyId') AS issued_key,
@@ -24,30 +30,55 @@ actor_issued AS (
     AND errorcode IS NULL
     AND json_extract_scalar(responseelements, '$.credentials.accessKeyId') IS NOT NULL
 ),
+actor_links AS (
+  -- Each issuing call twice: as the owner of the key it issued ('own', linked by that key) and
+  -- as a user of its caller's key ('use', linked by the caller's key). In one partition of
+  -- `link`, the 'own' row is the parent of every 'use' row. Its own actor, where known.
+  SELECT issued_key, role,
+    CASE WHEN role = 'own' THEN issued_key ELSE issuer_key END AS link,
+    CASE WHEN direct_actor_type <> 'unknown' THEN direct_actor_type END AS own_type,
+    CASE WHEN direct_actor_type = 'service' THEN issued_arn
+         WHEN direct_actor_type <> 'unknown' THEN direct_actor END AS own_actor
+  FROM actor_issued
+  CROSS JOIN UNNEST(ARRAY['own', 'use']) AS actor_roles (role)
+),
+actor_hops AS (
+  -- One hop up: the call, else the call that issued its caller's credentials.
+  SELECT *,
+    COALESCE(own_type, max(CASE WHEN role = 'own' THEN own_type END) OVER (PARTITION BY link)) AS hop_type,
+    CASE WHEN own_type IS NOT NULL THEN own_actor
+         ELSE max(CASE WHEN role = 'own' THEN own_actor END) OVER (PARTITION BY link) END AS hop_actor
+  FROM actor_links
+),
+actor_hops_own AS (
+  -- The one-hop answer of each call, carried to its 'own' row (both rows share its issued key).
+  SELECT *,
+    max(CASE WHEN role = 'use' THEN hop_type END) OVER (PARTITION BY issued_key) AS call_type,
+    max(CASE WHEN role = 'use' THEN hop_actor END) OVER (PARTITION BY issued_key) AS call_actor
+  FROM actor_hops
+),
+actor_chain AS (
+  -- Two hops up: the call, its issuer, else its issuer's issuer (the parent's one-hop answer).
+  SELECT issued_key, role,
+    COALESCE(hop_type, max(CASE WHEN role = 'own' THEN call_type END) OVER (PARTITION BY link)) AS chain_type,
+    CASE WHEN hop_type IS NOT NULL THEN hop_actor
+         ELSE max(CASE WHEN role = 'own' THEN call_actor END) OVER (PARTITION BY link) END AS chain_actor
+  FROM actor_hops_own
+),
 actor_keys AS (
-  -- The first hop of the chain (the issuing call, its issuer, theirs) whose identity is known.
-  SELECT hop.issued_key AS session_key,
-         max(CASE WHEN hop.direct_actor_type <> 'unknown' THEN hop.direct_actor_type
-                  WHEN parent.direct_actor_type <> 'unknown' THEN parent.direct_actor_type
-                  ELSE grand.direct_actor_type END) AS session_actor_type,
-         max(CASE WHEN hop.direct_actor_type = 'service' THEN hop.issued_arn
-                  WHEN hop.direct_actor_type <> 'unknown' THEN hop.direct_actor
-                  WHEN parent.direct_actor_type = 'service' THEN parent.issued_arn
-                  WHEN parent.direct_actor_type <> 'unknown' THEN parent.direct_actor
-                  WHEN grand.direct_actor_type = 'service' THEN grand.issued_arn
-                  ELSE grand.direct_actor END) AS session_actor
-  FROM actor_issued AS hop
-  LEFT JOIN actor_issued AS parent ON parent.issued_key = hop.issuer_key
-  LEFT JOIN actor_issued AS grand ON grand.issued_key = parent.issuer_key
-  GROUP BY hop.issued_key
+  SELECT issued_key AS session_key, max(chain_type) AS session_actor_type, max(chain_actor) AS session_actor
+  FROM actor_chain
+  WHERE role = 'use'
+  GROUP BY issued_key
 ),
 actor_direct AS (
-  SELECT *, {% include 'fragments/actor_direct.sql' %}
+  SELECT {{ actor_columns() }}, day,
+    {% include 'fragments/actor_direct.sql' %}
   FROM {{ table('cloudtrail') }}
   WHERE {{ window() }}
 ),
 actor_records AS (
-  SELECT actor_direct.*,
+  SELECT {{ actor_columns('actor_direct') }}, day, direct_actor_type, direct_actor,
     CASE
       WHEN direct_actor_type <> 'unknown' THEN direct_actor_type
       WHEN session_actor_type = 'service' THEN 'workload'
@@ -69,3 +100,4 @@ actor_records AS (
   FROM actor_direct
   LEFT JOIN actor_keys ON actor_keys.session_key = actor_direct.useridentity.accesskeyid
 )
+/* end of actor_records */

@@ -119,3 +119,35 @@ def test_long_windows_use_a_day_range():
     long = RenderContext(START, end, {"cloudtrail": "cloudtrail"}, {"cloudtrail": "eventtime"})
     sql = render("SELECT 1 FROM t WHERE {{ window() }}", long)
     assert "day BETWEEN '2026/01/14' AND '2026/06/01'" in sql
+
+
+ACTOR_QUERY = (
+    "WITH {% include 'fragments/actor_records.sql' %}\n"
+    "SELECT eventname, actor, actor_type FROM actor_records WHERE {{ window() }} AND errorcode IS NULL\n"
+    "  AND eventsource = 'iam.amazonaws.com' -- readonly in a comment and 'awsregion' in a literal: not read"
+)
+
+
+def test_the_actor_fragment_reads_the_table_twice_and_each_of_its_ctes_once() -> None:
+    # Athena evaluates a WITH query once per reference: a CTE named twice is data read twice.
+    tree = sqlglot.parse_one(render(ACTOR_QUERY, ctx()), read="athena")
+    reads = [t for t in tree.find_all(exp.Table) if t.name == "cloudtrail"]
+    assert len(reads) == 2  # the issuing STS calls, the window's records
+    ctes = [c.alias for c in tree.find_all(exp.CTE)]
+    assert ctes[0] == "actor_issued" and ctes[-1] == "actor_records"
+    for name in ctes:
+        assert sum(t.name == name for t in tree.find_all(exp.Table)) == 1, name
+
+
+def test_the_actor_fragment_selects_the_columns_the_query_names_never_star() -> None:
+    tree = sqlglot.parse_one(render(ACTOR_QUERY, ctx()), read="athena")
+    direct = next(c for c in tree.find_all(exp.CTE) if c.alias == "actor_direct").this
+    assert not any(isinstance(e, exp.Star) for e in direct.expressions)
+    named = [e.alias_or_name for e in direct.expressions][:6]
+    # In the table's column order: what the query names after the fragment (eventname, errorcode,
+    # eventsource), what every window and the actor's final step read (eventtime, useridentity,
+    # useragent), then the partition day; not the words in a comment or a string literal.
+    assert named == ["useridentity", "eventtime", "eventsource", "eventname", "useragent", "errorcode"]
+    assert [e.alias_or_name for e in direct.expressions][6] == "day"
+    outer = next(c for c in tree.find_all(exp.CTE) if c.alias == "actor_records").this
+    assert [e.alias_or_name for e in outer.expressions][:7] == [*named, "day"]

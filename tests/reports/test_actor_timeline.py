@@ -14,7 +14,7 @@ from pipeline.lake.ingest import ingest_table
 from pipeline.source.writer import write_cloudtrail
 from pipeline.times import parse_iso
 
-A, B, C = "111111111111", "222222222222", "333333333333"
+A, B, C, D = "111111111111", "222222222222", "333333333333", "444444444444"
 SSO = f"arn:aws:iam::{A}:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Admin_5c1d2e3f4a5b6c7d"
 
 
@@ -48,6 +48,7 @@ def assume(event_id: str, minute: int, caller: dict, issued_key: str, role_arn: 
 RAJ = session(A, "AWSReservedSSO_Admin_5c1d2e3f4a5b6c7d", "raj@example.com", "ASIARAJSSO", issuer=SSO)
 HOP1 = session(B, "ops-admin", "handoff", "ASIAHOP1")
 HOP2 = session(C, "db-admin", "deeper", "ASIAHOP2")
+HOP3 = session(D, "audit-admin", "deepest", "ASIAHOP3")
 INSTANCE = session(A, "app-server", "i-0a1b2c3d4e5f60718", "ASIAINSTANCE", ec2RoleDelivery="2.0")
 LAMBDA_ROLE = session(A, "thumbnailer-role", "thumbnailer", "ASIALAMBDA")
 GITHUB = session(A, "github-deploy", "GitHubActions", "ASIAGITHUB")
@@ -59,6 +60,8 @@ RECORDS = [
     record("raj-in-b", 2, HOP1, account=B),
     assume("b-assumes-c", 3, HOP1, "ASIAHOP2", f"arn:aws:iam::{C}:role/db-admin", C),
     record("raj-in-c", 4, HOP2, account=C),
+    assume("c-assumes-d", 5, HOP2, "ASIAHOP3", f"arn:aws:iam::{D}:role/audit-admin", D),
+    record("raj-in-d", 6, HOP3, account=D),
     record("instance-call", 5, INSTANCE),
     assume("lambda-service-issues", 6, {"type": "AWSService", "invokedBy": "lambda.amazonaws.com"},
            "ASIALAMBDA", f"arn:aws:iam::{A}:role/thumbnailer-role", A,
@@ -81,6 +84,7 @@ EXPECTED = {
     "raj-own": ("human", "raj@example.com"),
     "raj-in-b": ("human", "raj@example.com"),
     "raj-in-c": ("human", "raj@example.com"),
+    "raj-in-d": ("human", "raj@example.com"),  # three issuing calls up: the longest chain followed
     "instance-call": ("workload", INSTANCE["arn"]),
     "lambda-call": ("workload", LAMBDA_ROLE["arn"]),
     "github-call": ("workload", "repo:acme/app:ref:refs/heads/main"),
@@ -107,18 +111,19 @@ def engine(tmp_path_factory):
 
 def test_every_record_gets_its_actor(engine):
     got = {r.event_id: (r.actor_type, r.actor)
-           for account in (A, B, C) for r in timeline(engine, "account", account, START, END).itertuples()}
+           for account in (A, B, C, D) for r in timeline(engine, "account", account, START, END).itertuples()}
     assert {k: got[k] for k in EXPECTED} == EXPECTED
 
 
 def test_a_persons_timeline_spans_their_chained_sessions_across_accounts(engine):
     frame = timeline(engine, "actor", "raj@example.com", START, END)
-    assert list(frame["event_id"]) == ["raj-own", "raj-assumes-b", "raj-in-b", "b-assumes-c", "raj-in-c"]
-    assert set(frame["account_id"].astype(str)) == {A, B, C}
+    assert list(frame["event_id"]) == ["raj-own", "raj-assumes-b", "raj-in-b", "b-assumes-c", "raj-in-c",
+                                       "c-assumes-d", "raj-in-d"]
+    assert set(frame["account_id"].astype(str)) == {A, B, C, D}
 
 
 def test_a_window_that_starts_after_the_chain_was_made_still_links_it(engine):
     # The chain's AssumeRole calls happened at 12:01 and 12:03: a window that starts at 12:04 still
     # reaches them (they lie within actor_session_minutes before it).
     later = timeline(engine, "actor", "raj@example.com", parse_iso("2026-01-15T12:04:00Z"), END)
-    assert list(later["event_id"]) == ["raj-in-c"]
+    assert list(later["event_id"]) == ["raj-in-c", "c-assumes-d", "raj-in-d"]

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import investigate_principal, pivot, suppression_impact, timeline
+from pipeline import (
+    around_finding,
+    investigate_actor,
+    investigate_principal,
+    pivot,
+    suppression_impact,
+    timeline,
+)
 from pipeline.config import ConfigError
 from pipeline.reports.trends import load_findings
 from pipeline.reports.tuning import hit_rates
@@ -48,6 +55,24 @@ def test_timeline_and_pivots_hold_every_record_of_the_principal(engine, raw_reco
     case = investigate_principal(engine, principal, ORG_START, ORG_END)
     assert set(case) == {"timeline", "source_ips", "access_keys", "apis", "guardduty"}
     assert int(case["apis"]["events"].sum()) == len(mine)
+
+
+def test_an_actor_gathers_every_session_and_credential_of_the_person(engine, demo_detected):
+    # The person behind the most findings: reported under Identity Center sessions (one ARN per
+    # permission set and account), investigated as one actor.
+    people = Counter(f.actor for f in demo_detected.outcome.findings if f.actor_type == "human" and f.actor)
+    person = people.most_common(1)[0][0]
+    case = investigate_actor(engine, person, ORG_START, ORG_END)
+    assert set(case) == {"timeline", "principals", "source_ips", "access_keys", "apis", "guardduty"}
+    events = case["timeline"]
+    assert len(events) and set(events["actor"]) == {person}
+    assert int(case["apis"]["events"].sum()) == int(case["principals"]["events"].sum()) == len(events)
+    assert set(case["principals"]["principal"]) == set(events["principal"].dropna())
+    finding = next(f for f in demo_detected.outcome.findings if f.actor == person)
+    around = around_finding(engine, finding.to_dict())
+    assert "principals" in around and set(around["timeline"]["actor"]) == {person}
+    legacy = {**finding.to_dict(), "actor": None}  # stored before actors were resolved: its principal
+    assert "principals" not in around_finding(engine, legacy)
 
 
 def test_a_role_arn_gathers_every_session_of_the_role(engine, raw_records):
