@@ -103,7 +103,7 @@ def schedule(
     state: StateOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Run ticks until interrupted (Ctrl-C or SIGTERM stop cleanly after the current tick)."""
+    """Run ticks until interrupted (Ctrl-C or SIGTERM stop cleanly after the running detection)."""
     from pipeline.times import utcnow
 
     settings = settings_for(config, source=source)
@@ -113,7 +113,7 @@ def schedule(
         signal.signal(signum, lambda *_: stop.set())
     runner = _runner(config, source, output, state)
     while not stop.is_set():
-        report = runner.tick(utcnow())
+        report = runner.tick(utcnow(), should_stop=stop.is_set)
         if report.ran:
             _print_tick(report)
         stop.wait(poll)

@@ -86,6 +86,7 @@ class TickReport:
     warnings: list[str] = field(default_factory=list)  # e.g. a corrupt state file and how it recovered
     hot: Any = None  # pipeline.lake.hot.HotBatch: what the hot tier ingested this tick ([schedule] hot_tier)
     hot_error: str | None = None  # the hot tier failed this tick: its detections went the old way
+    interrupted: bool = False  # asked to stop: the detections not yet run wait for the next tick
 
     @property
     def errors(self) -> list[DetectionTick]:
@@ -163,13 +164,22 @@ class Runner:
             if self.settings.detection_overrides(d.id).get("enabled", True)
         ]
 
-    def tick(self, now: datetime) -> TickReport:
+    def tick(self, now: datetime, should_stop: Callable[[], bool] | None = None) -> TickReport:
+        """Run every due detection once, then the tick jobs.
+
+        ``should_stop`` is asked between detections (SIGTERM on ``schedule``): a stop leaves the
+        detections not yet run as they were (their watermark unchanged, the next tick catches them
+        up) and still runs the jobs, so findings already delivered reach their incidents.
+        """
         report = TickReport(now=iso_z(now))
         self._prepared.clear()  # files may have arrived since the last tick: re-check every day
         if self.hot is not None:
             self._begin_hot(now, report)
         enabled = self.enabled()
         for done, detection in enumerate(enabled, start=1):
+            if should_stop is not None and should_stop():
+                report.interrupted = True
+                break
             if self.progress is not None:
                 self.progress(done - 1, len(enabled))
             schedule = Schedule.parse(detection.schedule)

@@ -130,6 +130,27 @@ def test_cli_run_and_findings(env, monkeypatch):
     assert result.exit_code == 2 and "--now 'soon'" in result.output
 
 
+def test_a_stop_between_detections_leaves_the_rest_for_the_next_tick(env):
+    source, settings, tmp = env
+    settings.raw["detections"]["iam_user_created"] = {"enabled": True}
+    write_cloudtrail(source, [root_call("stop", T0 - timedelta(minutes=30))])
+    asked = []
+
+    def stop_after_one() -> bool:
+        asked.append(1)
+        return len(asked) > 1
+
+    report = runner(settings, source, tmp).tick(T0, should_stop=stop_after_one)
+    assert report.interrupted and len(report.ran) == 1
+    (first,) = report.ran
+    (waiting,) = {"root_account_usage", "iam_user_created"} - {first.detection_id}
+    state, _ = open_state_store(tmp / "state").load(waiting)
+    assert state.watermark is None  # untouched: the next tick runs its windows from the start
+    resumed = runner(settings, source, tmp).tick(T0)
+    assert [t.detection_id for t in resumed.ran] == [waiting] and not resumed.interrupted
+    assert [f["event_ids"] for f in lines(tmp / "out.jsonl")] == [["stop"]]
+
+
 @pytest.mark.slow  # a scheduler process, signalled
 def test_schedule_stops_cleanly_on_sigterm(env):
     import os
@@ -165,7 +186,7 @@ def test_schedule_stops_cleanly_on_sigterm(env):
     while not list((tmp / "st").glob("*.json")) and time.monotonic() < deadline:
         time.sleep(0.2)  # wait for the first tick to have written state
     process.send_signal(signal.SIGTERM)
-    out, err = process.communicate(timeout=60)
+    out, err = process.communicate(timeout=120)  # the running detection finishes first
     assert process.returncode == 0, err
     assert "stopped" in err
 
