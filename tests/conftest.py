@@ -39,7 +39,8 @@ from moto.server import ThreadedMotoServer
 from pipeline.config import Settings
 from pipeline.demo import DemoManifest, generate_demo
 from pipeline.demo.digests import demo_keys_file
-from pipeline.workflow import DetectOutcome, detect, record_findings
+from pipeline.engines.base import Engine
+from pipeline.workflow import DetectOutcome, detect, lake_for, open_engine, record_findings
 from tests.fake_services import (
     FakeJira,
     FakePagerDuty,
@@ -124,6 +125,14 @@ def demo_detected(demo_org: GeneratedOrg, tmp_path_factory: pytest.TempPathFacto
     outcome = detect(settings, str(demo_org.root), ORG_START, ORG_END)
     record_findings(settings, outcome, ORG_START, ORG_END)
     return DetectedOrg(root, demo_org.root, settings, outcome)
+
+
+@pytest.fixture(scope="module")
+def demo_engine(demo_detected: DetectedOrg) -> Iterator[Engine]:
+    """The embedded engine over ``demo_detected``'s lake, for the reports and investigation tests."""
+    engine = open_engine(demo_detected.settings, lake_for(demo_detected.settings, str(demo_detected.demo)))
+    yield engine
+    engine.close()
 
 
 @pytest.fixture(scope="session")

@@ -7,25 +7,16 @@ from collections import Counter
 from datetime import timedelta
 
 import pandas as pd
-import pytest
 
 from pipeline.reports import trends
 from pipeline.reports.investigate import timeline
-from pipeline.workflow import lake_for, open_engine
 from tests.helpers import ORG_END, ORG_START, guardduty_findings, in_window
 
 WEEK2 = ORG_END - timedelta(days=7)
 
 
-@pytest.fixture(scope="module")
-def engine(demo_detected):
-    engine = open_engine(demo_detected.settings, lake_for(demo_detected.settings, str(demo_detected.demo)))
-    yield engine
-    engine.close()
-
-
-def test_event_volume_matches_a_count_of_the_raw_records(engine, raw_records):
-    volume = trends.event_volume(engine, WEEK2, ORG_END)
+def test_event_volume_matches_a_count_of_the_raw_records(demo_engine, raw_records):
+    volume = trends.event_volume(demo_engine, WEEK2, ORG_END)
     expected = Counter(
         (r["recipientAccountId"], r["eventSource"])
         for r in raw_records
@@ -40,12 +31,13 @@ def test_event_volume_matches_a_count_of_the_raw_records(engine, raw_records):
     assert isinstance(volume["account_id"].dtype, pd.CategoricalDtype)
 
 
-def test_first_seen_actors_have_no_record_in_the_baseline(engine, raw_records):
-    new = trends.first_seen(engine, WEEK2, ORG_END, baseline_days=28)
+def test_first_seen_actors_have_no_record_in_the_baseline(demo_engine, raw_records):
+    new = trends.first_seen(demo_engine, WEEK2, ORG_END, baseline_days=28)
     # Each record's actor as the investigation timeline resolves it (docs/actors.md), grouped here
     # in pandas: an unplaced role session counts as its role, as in queries/reports/first_seen.sql.
     accounts = {r["recipientAccountId"] for r in raw_records}
-    records = pd.concat([timeline(engine, "account", a, ORG_START, ORG_END, limit=100_000) for a in accounts])
+    records = pd.concat([timeline(demo_engine, "account", a, ORG_START, ORG_END, limit=100_000)
+                         for a in accounts])
     key = records["actor"].where(records["actor_type"] != "unknown", records["role"].fillna(records["actor"]))
     first = records.assign(key=key).groupby("key")["event_time"].min()
     expected = set(first[first >= pd.Timestamp(WEEK2)].index)
@@ -59,7 +51,7 @@ def test_first_seen_actors_have_no_record_in_the_baseline(engine, raw_records):
     assert new["first_time"].min() >= pd.Timestamp(WEEK2)
 
 
-def test_guardduty_trends_count_each_finding_once_in_its_latest_version(engine, demo_detected):
+def test_guardduty_trends_count_each_finding_once_in_its_latest_version(demo_engine, demo_detected):
     latest: dict[tuple[str, str, str], dict] = {}
     for finding in guardduty_findings(demo_detected.demo):
         if not in_window(finding["updatedAt"], WEEK2, ORG_END):
@@ -69,7 +61,7 @@ def test_guardduty_trends_count_each_finding_once_in_its_latest_version(engine, 
             latest[key] = finding
     real = [f for f in latest.values() if not f["service"].get("additionalInfo", {}).get("sample")]
     families = Counter(f["type"].split(":")[0] for f in real)
-    frame = trends.guardduty_trends(engine, WEEK2, ORG_END)
+    frame = trends.guardduty_trends(demo_engine, WEEK2, ORG_END)
     assert int(frame["findings"].sum()) == len(real) > 0
     by_family = trends.guardduty_by_family(frame)
     assert by_family.sum(axis=1).to_dict() == dict(families)
@@ -121,17 +113,17 @@ def test_top_principals_rank_by_findings(demo_detected):
     assert top["findings"].dtype == "int64"
 
 
-def test_log_coverage_matches_the_files_per_account_and_region(engine, demo_detected, raw_records):
-    coverage = trends.log_coverage(engine, WEEK2, ORG_END)
+def test_log_coverage_matches_the_files_per_account_and_region(demo_engine, demo_detected, raw_records):
+    coverage = trends.log_coverage(demo_engine, WEEK2, ORG_END)
     assert int(coverage["events"].sum()) == sum(
         1 for r in raw_records if in_window(r["eventTime"], WEEK2, ORG_END)
     )
     assert coverage["last_event"].dt.tz is not None and coverage["active_hours"].dtype == "int64"
 
 
-def test_first_seen_source_ips_leave_out_private_and_service_addresses(engine):
-    new = trends.first_seen(engine, WEEK2, ORG_END, baseline_days=28)
-    everything = trends.first_seen(engine, WEEK2, ORG_END, baseline_days=28, public_only=False)
+def test_first_seen_source_ips_leave_out_private_and_service_addresses(demo_engine):
+    new = trends.first_seen(demo_engine, WEEK2, ORG_END, baseline_days=28)
+    everything = trends.first_seen(demo_engine, WEEK2, ORG_END, baseline_days=28, public_only=False)
     ips = new[new["kind"] == "source_ip"]["value"]
     all_ips = everything[everything["kind"] == "source_ip"]["value"]
     left_out = set(all_ips) - set(ips)
@@ -188,8 +180,8 @@ def _sensitive(record: dict) -> bool:
     return name in SENSITIVE_NAMES or (write and record["eventSource"].split(".")[0] in SENSITIVE_SOURCES)
 
 
-def test_first_seen_source_ips_rank_by_sensitive_calls(engine, raw_records):
-    new = trends.first_seen(engine, WEEK2, ORG_END, baseline_days=28)
+def test_first_seen_source_ips_rank_by_sensitive_calls(demo_engine, raw_records):
+    new = trends.first_seen(demo_engine, WEEK2, ORG_END, baseline_days=28)
     ips = new[new["kind"] == "source_ip"]
     expected = Counter(r.get("sourceIPAddress") for r in raw_records
                        if in_window(r["eventTime"], WEEK2, ORG_END) and _sensitive(r))

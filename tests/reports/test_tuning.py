@@ -10,33 +10,26 @@ import pytest
 
 from pipeline import suggest_suppression, suppression_impact
 from pipeline.reports.trends import load_findings
-from pipeline.workflow import lake_for, open_engine
 from tests.helpers import ORG_END, ORG_START
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "03_tune_detection.ipynb"
 
 
-@pytest.fixture(scope="module")
-def engine(demo_detected):
-    engine = open_engine(demo_detected.settings, lake_for(demo_detected.settings, str(demo_detected.demo)))
-    yield engine
-    engine.close()
-
-
-def test_guardduty_suggestion_is_an_account_and_a_type_and_hides_no_high_finding(engine, demo_detected):
+def test_guardduty_suggestion_is_an_account_and_a_type_and_hides_no_high_finding(demo_engine, demo_detected):
     findings = load_findings(demo_detected.settings)
     guardduty = findings[findings["detection_id"] == "guardduty_finding"]
     assert guardduty["severity"].isin(["high", "critical"]).any(), "the demo has high GuardDuty findings"
     rule = suggest_suppression(guardduty, "test", "2099-01-01")
     assert set(rule) == {"accounts", "finding_types", "reason", "expires"}
-    impact = suppression_impact(demo_detected.settings, engine, "guardduty_finding", rule, ORG_START, ORG_END)
+    impact = suppression_impact(demo_detected.settings, demo_engine, "guardduty_finding", rule,
+                                ORG_START, ORG_END)
     removed = impact["removed"]
     assert not removed.empty and impact["removed_high"].empty
     assert set(removed["account_id"].astype(str)) == set(rule["accounts"])
     types = {(c if isinstance(c, dict) else json.loads(c))["finding_type"] for c in removed["context"]}
     assert types == set(rule["finding_types"])
     account_wide = {"accounts": rule["accounts"], "reason": "test", "expires": "2099-01-01"}
-    wide = suppression_impact(demo_detected.settings, engine, "guardduty_finding", account_wide,
+    wide = suppression_impact(demo_detected.settings, demo_engine, "guardduty_finding", account_wide,
                               ORG_START, ORG_END)
     assert len(wide["removed"]) > len(removed)  # narrower than the old account-wide suggestion
 
