@@ -62,6 +62,8 @@ from pipeline.runs.schedule import Schedule
 _WINDOW_LITERAL = re.compile(r"'(\d{4}/\d{2}/\d{2}|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})'")
 _PLACEHOLDER = re.compile(r"__tgw(\d+)__")
 _DAY_LITERAL = re.compile(r"'(\d{4}/\d{2}/\d{2})'")
+# what window() renders: ``day IN ('2026/01/15', ...)``, or ``day BETWEEN '...' AND '...'`` for long spans
+_DAY_PREDICATE = re.compile(r"\bday\s+(?:IN\s*\(([^)]*)\)|BETWEEN\s+('[^']*'\s+AND\s+'[^']*'))")
 GUARDDUTY = ("guardduty",)
 MATCHED = Column(key="matched", type="boolean", name="matched")
 PLAN_START = datetime(2000, 1, 1, tzinfo=UTC)  # any window: the plan strips the window's own conjuncts
@@ -72,7 +74,8 @@ def hot_enabled(settings: Settings) -> bool:
 
 
 class HotPath:
-    """The runner's reader for CloudTrail detections over the hot tier (see the module docstring)."""
+    """The runner's reader for CloudTrail detections over the hot tier and GuardDuty detections over
+    its mirror of the exports (see the module docstring)."""
 
     def __init__(
         self, settings: Settings, tier: HotTier, lake_root: Path | None = None,
@@ -345,8 +348,9 @@ def _need_of_shape(shape: str, structs: frozenset[str], columns: frozenset[str])
 
 
 def _days_named(sql: str) -> list[str]:
-    """The ``yyyy/MM/dd`` day literals a rendered query names, in order (a ``BETWEEN`` names two)."""
-    days = sorted(set(_DAY_LITERAL.findall(sql)))
+    """The ``yyyy/MM/dd`` days the ``day`` predicates of a rendered query name, in order (a
+    ``BETWEEN`` names its two ends); only those predicates, so a day-like suppression value is not one."""
+    days = sorted({d for match in _DAY_PREDICATE.findall(sql) for d in _DAY_LITERAL.findall("".join(match))})
     if not days:
         raise ValueError("the rendered GuardDuty query names no day partition")
     return days

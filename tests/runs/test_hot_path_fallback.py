@@ -148,3 +148,12 @@ def test_a_failing_guardduty_mirror_sends_its_detection_the_old_way_and_says_so(
     assert "GuardDuty" in report.hot_error and "the bucket said no" in report.hot_error
     assert runner.hot.guardduty_active == set() and runner.hot.active == {"iam_user_created"}
     assert delivered(tmp_path) == {("iam_user_created", ("e01",)), ("guardduty_finding", ("g01",))}
+
+
+def test_the_mirrored_days_are_those_the_day_predicate_names():
+    from pipeline.runs.hot_path import _days_named
+
+    sql = ("SELECT id FROM guardduty WHERE (day IN ('2026/01/15', '2026/01/16') AND updatedat >= "
+           "'2026-01-15T10:00:00') AND NOT (COALESCE(title IN ('2020/01/01'), FALSE))")
+    assert _days_named(sql) == ["2026/01/15", "2026/01/16"]  # a day-like suppression value is not a day
+    assert _days_named("WHERE (g.day BETWEEN '2026/01/01' AND '2026/03/05')") == ["2026/01/01", "2026/03/05"]
