@@ -3,9 +3,11 @@
 Replays a generated organization against S3 on moto (each file appears at its delivery time, the
 time in its name), runs the 96 ticks of one day with every detection enabled, once as today
 (each detection its own query over the raw day partitions) and once with ``[schedule] hot_tier``
-(each tick ingests its deliveries into the hot tier and reads them in one query). moto's Athena
-runs no SQL (every query gets an empty canned result), so the figures are the queries sent and the
-scan guard's estimate of each, made from the S3 objects under the partitions each query names.
+(each tick ingests its deliveries into the hot tier and runs the CloudTrail detections over the
+runner's copy of it, and the GuardDuty detection over the runner's mirror of the export objects).
+moto's Athena runs no SQL (every query gets an empty canned result), so the figures are the queries
+sent and the scan guard's estimate of each, made from the S3 objects under the partitions each
+query names.
 
     .venv/bin/python -m benchmarks.incremental_athena [--events 20000] [--seed 23]
 
@@ -118,6 +120,7 @@ def run_design(
     day_end = start + timedelta(days=1)
     queries: list[int] = []
     hot_written = 0
+    mirror = {"objects": 0, "bytes": 0, "lists": 0}  # GuardDuty through the runner: its S3 reads
     tmp_peak = 0  # a tick's downloads plus its Parquet batch: what /tmp must hold on Lambda
     now = start + TICK
     began = time.perf_counter()
@@ -140,6 +143,11 @@ def run_design(
         if errors or report.hot_error:
             raise SystemExit(f"tick {now}: {errors or report.hot_error}")
         queries.append(len(sent))
+        sync = getattr(runner.hot, "guardduty_sync", None)
+        if sync is not None:
+            mirror["objects"] += sync.objects
+            mirror["bytes"] += sync.downloaded_bytes
+            mirror["lists"] += sync.listed
         if report.hot is not None:
             hot_written += report.hot.written_bytes
             tmp_peak = max(tmp_peak, report.hot.delivered_bytes + report.hot.written_bytes)
@@ -164,6 +172,9 @@ def run_design(
         "guardduty_estimated_bytes": int(athena[athena["detection_id"] == "guardduty_finding"][
             "estimated_bytes"].fillna(0).sum()),
         "lake_downloaded_bytes": downloaded,
+        "guardduty_mirror_objects": mirror["objects"],
+        "guardduty_mirror_bytes": mirror["bytes"],
+        "guardduty_mirror_day_lists": mirror["lists"],
         "hot_tier_bytes_written": hot_written,
         "tmp_peak_bytes": tmp_peak,
         "estimated_bytes_top": top,
@@ -235,7 +246,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"estimated scan {result['estimated_bytes']:,} B for {result['delivered_bytes']:,} B of "
                 f"CloudTrail delivered ({ratio:.2f}x; GuardDuty's own query "
                 f"{result['guardduty_estimated_bytes']:,} B for {result['delivered_guardduty_bytes']:,} B "
-                f"delivered); downloaded from the lake {result['lake_downloaded_bytes']:,} B; "
+                f"delivered; GuardDuty mirror GETs {result['guardduty_mirror_objects']} objects, "
+                f"{result['guardduty_mirror_bytes']:,} B, {result['guardduty_mirror_day_lists']} day LISTs); "
+                f"recorded S3 downloads (lake batches, cold mirror) {result['lake_downloaded_bytes']:,} B; "
                 f"hot tier written {result['hot_tier_bytes_written']:,} B; {result['wall_s']} s; "
                 f"largest estimates {result['estimated_bytes_top']}; "
                 f"/tmp peak {result['tmp_peak_bytes']:,} B; "

@@ -184,16 +184,19 @@ def hot_path(settings: Settings, source: str, lake: Path | None = None):  # noqa
     """The runner's hot-tier reader when ``[schedule] hot_tier`` is on (else None).
 
     On Athena the tier lives under ``[catalog] lake_uri`` and the runner keeps its own copy of each
-    batch in the data dir (a cold runner downloads what it lacks); on the embedded engine it lives
-    in the source's local lake and DuckDB reads its files.
+    batch in the data dir (a cold runner downloads what it lacks), and a mirror of the GuardDuty
+    exports its windows reach; on the embedded engine the tier lives in the source's local lake and
+    DuckDB reads its files (GuardDuty too, the old way).
     """
     if not settings.hot_tier:
         return None  # before any import: the tier needs DuckDB, which the plain runner zip leaves out
     import hashlib
 
+    from pipeline.lake.guardduty_mirror import GuardDutyMirror
     from pipeline.lake.hot import HotTier, Storage
     from pipeline.lake.hot_cache import BatchCache
     from pipeline.runs.hot_path import HotPath
+    from pipeline.source.limits import Limits
 
     if lake is None:
         lake_uri = str(settings["catalog"].get("lake_uri") or "")
@@ -201,7 +204,13 @@ def hot_path(settings: Settings, source: str, lake: Path | None = None):  # noqa
             raise ConfigError("schedule.hot_tier on Athena needs [catalog] lake_uri = \"s3://bucket/prefix\"")
         # the runner's copy of the batches (data dir: Lambda's /tmp), per lake so two never mix
         cache = BatchCache(settings.data_dir / "hot_cache" / hashlib.sha1(lake_uri.encode()).hexdigest()[:12])
-        return HotPath(settings, HotTier(Storage(source), Storage(lake_uri), cache=cache))
+        # the GuardDuty exports the windows reach, mirrored beside it (per source bucket)
+        mirror = GuardDutyMirror(
+            Storage(source),
+            settings.data_dir / "hot_cache" / f"guardduty-{hashlib.sha1(source.encode()).hexdigest()[:12]}",
+            Limits.from_config(settings.raw.get("ingest")),
+        )
+        return HotPath(settings, HotTier(Storage(source), Storage(lake_uri), cache=cache), mirror=mirror)
     return HotPath(settings, HotTier(Storage(source), Storage(str(lake))), lake_root=lake)
 
 

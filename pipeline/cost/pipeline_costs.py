@@ -100,9 +100,9 @@ def athena_lines(
     per_day = _per_day(inputs)
     recorded = _recorded_bytes(inputs.runs)
     out = []
-    if hot_enabled(settings):  # the CloudTrail detections' queries are replaced by the runner's own reads
+    if hot_enabled(settings):  # CloudTrail's and GuardDuty's queries are replaced by the runner's own reads
         out.append(_hot_line(inputs, settings, prices, schedule))
-        schedule = schedule[schedule["tables"] != "cloudtrail"]
+        schedule = schedule[~schedule["tables"].isin(HOT_TABLES)]
     for row in schedule.itertuples(index=False):
         if row.detection_id in recorded:
             scanned, basis = recorded[row.detection_id], "recorded"
@@ -124,24 +124,30 @@ def athena_lines(
 
 
 def _hot_line(inputs: CostInputs, settings: Settings, prices: PriceBook, schedule: pd.DataFrame) -> Line:
-    """``[schedule] hot_tier``: the CloudTrail detections' ticks send Athena nothing.
+    """``[schedule] hot_tier``: the CloudTrail and GuardDuty detections' ticks send Athena nothing.
 
     Each tick lists and downloads only the new deliveries, writes them to the hot tier, and runs the
     CloudTrail detections in the runner over its own copy of the tier's batches; a cold runner
-    (Lambda's ``/tmp`` gone) downloads the batches it lacks from S3 instead of querying them
-    (docs/incremental-athena.md). So the line is zero bytes, kept to say why. What replaces the
-    queries is S3 requests (a LIST per account/region prefix, a GET per delivered object, two PUTs
-    per tick, a GET per batch after a cold start: cents a month) and the runner's compute.
+    (Lambda's ``/tmp`` gone) downloads the batches it lacks from S3 instead of querying them. The
+    GuardDuty detections run in the runner too, over its mirror of the export objects of the days
+    their windows reach (docs/incremental-athena.md). So the line is zero bytes, kept to say why.
+    What replaces the queries is S3 requests (a LIST per account/region prefix and per GuardDuty
+    account/region/day, a GET per delivered object, two PUTs per tick, GETs after a cold start:
+    cents a month) and the runner's compute. A detection reading both tables keeps its own line.
     """
     price = prices["athena.scanned"]
-    trail = schedule[schedule["tables"] == "cloudtrail"]
-    ticks = int(trail["runs"].max()) if len(trail) else 0
+    hot = schedule[schedule["tables"].isin(HOT_TABLES)]
+    ticks = int(hot["runs"].max()) if len(hot) else 0
     return line(
         price, inputs.period.label, PIPELINE, str(settings["athena"].get("region") or "us-east-1"),
         "estimated", 0.0,
         detail=f"hot tier: {ticks} ticks x 0 B (no Athena query: the CloudTrail detections run in the "
-        "runner over its copy of the tier; S3 requests and compute instead)",
+        "runner over its copy of the tier, the GuardDuty ones over its mirror of the exports; "
+        "S3 requests and compute instead)",
     )
+
+
+HOT_TABLES = ("cloudtrail", "guardduty")  # the detections a hot tick runs in the runner (one table each)
 
 
 def _per_day(inputs: CostInputs) -> pd.DataFrame:

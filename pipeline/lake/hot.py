@@ -119,6 +119,19 @@ class Storage:
             out += [(o["Key"][len(self.prefix) :], int(o["Size"])) for o in page.get("Contents", [])]
         return out
 
+    def list_tagged(self, prefix: str) -> list[tuple[str, int, str]]:
+        """(key, size, version tag) under ``prefix``: the ETag on S3, the modification time locally."""
+        if self.root is not None:
+            return [(k, s, str((self.root / k).stat().st_mtime_ns)) for k, s in self.list(prefix)]
+        out = []
+        paginator = self.s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + prefix):
+            out += [
+                (o["Key"][len(self.prefix) :], int(o["Size"]), str(o.get("ETag", "")))
+                for o in page.get("Contents", [])
+            ]
+        return out
+
     def subfolders(self, prefix: str) -> list[str]:
         if self.root is not None:
             folder = self.root / prefix
@@ -175,8 +188,8 @@ class Storage:
             self.s3.delete_object(Bucket=self.bucket, Key=self.prefix + key)
 
 
-def _account_prefixes(source: Storage) -> list[tuple[str, str, str]]:
-    """(account, region, ``AWSLogs/.../CloudTrail/<region>/``) for every delivering account and region."""
+def account_prefixes(source: Storage, service: str = "CloudTrail") -> list[tuple[str, str, str]]:
+    """(account, region, ``AWSLogs/.../<service>/<region>/``) for every delivering account and region."""
     out = []
     for child in source.subfolders("AWSLogs/"):
         accounts = (
@@ -185,8 +198,8 @@ def _account_prefixes(source: Storage) -> list[tuple[str, str, str]]:
             else [(f"AWSLogs/{child}/", child)]
         )
         for base, account in accounts:
-            for region in source.subfolders(f"{base}CloudTrail/"):
-                out.append((account, region, f"{base}CloudTrail/{region}/"))
+            for region in source.subfolders(f"{base}{service}/"):
+                out.append((account, region, f"{base}{service}/{region}/"))
     return out
 
 
@@ -244,7 +257,7 @@ class HotTier:
         seen = manifest["seen"]
         start_name = (cutoff - timedelta(minutes=1)).strftime("%Y%m%dT%H%M")
         found = []
-        for account, region, base in _account_prefixes(self.source):
+        for account, region, base in account_prefixes(self.source):
             day = cutoff.date()
             while day <= end.date():
                 prefix = f"{base}{day:%Y/%m/%d}/"

@@ -15,9 +15,21 @@ Each tick:
    embedded DuckDB over those rows (each filtered read also requires ``matched``, so it only sees
    complete rows). The findings, reconciliation and state are the scheduler's, unchanged.
 
-A detection that does not read CloudTrail (GuardDuty), or a window the hot tier cannot answer
-(it starts before the tier began, or reaches batches written under another row plan after a
-configuration change), goes the old way: its own query over the day partitions.
+GuardDuty detections (tables ``[guardduty]``) on Athena read no GuardDuty byte through Athena
+either: the runner mirrors the export objects of the day partitions their windows reach
+(:mod:`pipeline.lake.guardduty_mirror`: one LIST per account/region/day, a GET only for a key it
+does not hold), turns them into rows with the embedded ingest, and runs the detection's own SQL,
+rendered for its own windows exactly as before, on the embedded DuckDB over those rows. The findings
+are the same by construction: the mirror holds every object of every day partition the rendered
+query's ``day`` predicate names (the days are read from the rendered SQL itself), as rows of the
+embedded ingest, which is what a read of those partitions returns; the query's own day and time
+predicates then select exactly the rows they select there. On the embedded engine GuardDuty keeps
+its old way (the local lake's files: no bill).
+
+A detection reading both tables, a window the hot tier cannot answer (it starts before the tier
+began, or reaches batches written under another row plan after a configuration change), or any
+error of the tier (CloudTrail or GuardDuty: each falls back alone, and says so) goes the old way:
+its own query over the day partitions.
 """
 
 from __future__ import annotations
@@ -43,11 +55,16 @@ from pipeline.detections.spec import Detection
 from pipeline.engines.base import EngineError, QueryResult
 from pipeline.engines.duckdb import DuckDBEngine
 from pipeline.engines.templating import iso_utc, quote_string
+from pipeline.lake.guardduty_mirror import GuardDutyMirror, MirrorSync
 from pipeline.lake.hot import HotBatch, HotTier, RowPlan
 from pipeline.runs.schedule import Schedule
 
 _WINDOW_LITERAL = re.compile(r"'(\d{4}/\d{2}/\d{2}|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})'")
 _PLACEHOLDER = re.compile(r"__tgw(\d+)__")
+_DAY_LITERAL = re.compile(r"'(\d{4}/\d{2}/\d{2})'")
+# what window() renders: ``day IN ('2026/01/15', ...)``, or ``day BETWEEN '...' AND '...'`` for long spans
+_DAY_PREDICATE = re.compile(r"\bday\s+(?:IN\s*\(([^)]*)\)|BETWEEN\s+('[^']*'\s+AND\s+'[^']*'))")
+GUARDDUTY = ("guardduty",)
 MATCHED = Column(key="matched", type="boolean", name="matched")
 PLAN_START = datetime(2000, 1, 1, tzinfo=UTC)  # any window: the plan strips the window's own conjuncts
 
@@ -57,10 +74,18 @@ def hot_enabled(settings: Settings) -> bool:
 
 
 class HotPath:
-    """The runner's reader for CloudTrail detections over the hot tier (see the module docstring)."""
+    """The runner's reader for CloudTrail detections over the hot tier and GuardDuty detections over
+    its mirror of the exports (see the module docstring)."""
 
-    def __init__(self, settings: Settings, tier: HotTier, lake_root: Path | None = None) -> None:
+    def __init__(
+        self, settings: Settings, tier: HotTier, lake_root: Path | None = None,
+        mirror: GuardDutyMirror | None = None,
+    ) -> None:
         self.settings, self.tier = settings, tier
+        self.mirror = mirror  # Athena: the GuardDuty exports, mirrored (None: GuardDuty the old way)
+        self.guardduty_active: set[str] = set()  # GuardDuty detections answered from the mirror
+        self.guardduty_error: str | None = None  # the mirror failed this tick: those went the old way
+        self.guardduty_sync: MirrorSync | None = None
         self.lake_root = lake_root  # local lake (DuckDB engine): rows are read from its files directly
         specs = load_specs()
         base = specs["cloudtrail_parquet"]
@@ -119,6 +144,56 @@ class HotPath:
 
     # -- the tick -------------------------------------------------------------------------------
     def begin(self, runner: Any, now: datetime) -> None:
+        """GuardDuty's mirror first (its failure is its own), then the CloudTrail tier."""
+        self.guardduty_active, self.guardduty_error, self.guardduty_sync = set(), None, None
+        if self.mirror is not None:
+            try:
+                self._begin_guardduty(runner, now)
+            except Exception as exc:  # noqa: BLE001 - S3 or DuckDB: GuardDuty goes the old way this tick
+                self.guardduty_active = set()
+                self.guardduty_error = (
+                    f"hot tier (GuardDuty, its detections went the old way): {type(exc).__name__}: {exc}"
+                )
+        self._begin_cloudtrail(runner, now)
+
+    def _begin_guardduty(self, runner: Any, now: datetime) -> None:
+        """Mirror the day partitions the GuardDuty windows reach; point ``guardduty`` at their rows.
+
+        The days are those the detection's own SQL names, rendered over the span of its due windows
+        (each window's query reaches back the runner's look-back, as in the scheduler), so the mirror
+        holds every object those queries' ``day`` predicates select. Days before the earliest any
+        enabled GuardDuty detection can still reach are pruned.
+        """
+        assert self.mirror is not None
+        due_days: set[str] = set()
+        reach: list[str] = []
+        due: set[str] = set()
+        for detection in (d for d in runner.enabled() if d.tables == GUARDDUTY):
+            state, _ = runner.state.load(detection.id)
+            schedule = Schedule.parse(detection.schedule)
+            windows = runner._windows(state, schedule, now)
+            if not windows:
+                continue
+            params = detection.params(self.settings.detection_overrides(detection.id))
+            start = windows[0][0] - runner._lookback(detection, params)
+            sql, _ = render_detection(detection, self.local, start, windows[-1][1], self.settings)
+            days = _days_named(sql)
+            reach.append(days[0])
+            if schedule.is_due(_parse(state.last_run), now):
+                due.add(detection.id)
+                due_days.update(days)
+        if not due:
+            return
+        started = time.perf_counter()
+        days = _day_range(min(due_days), max(due_days))
+        self.guardduty_sync = sync = self.mirror.sync(days)
+        if sync.cold and sync.objects:  # a cold runner re-downloaded what it lacked: say what it read
+            self._record("s3", sync.objects, sync.downloaded_bytes, started, source="guardduty")
+        self.mirror.prune(min(reach))
+        self.local.con.execute(f"CREATE OR REPLACE VIEW guardduty AS {self.mirror.scan_sql(days)}")
+        self.guardduty_active = due
+
+    def _begin_cloudtrail(self, runner: Any, now: datetime) -> None:
         """Ingest the new batch, then fetch the rows every due CloudTrail detection's windows need."""
         self.active, self.fallback = set(), False
         enabled = [d for d in runner.enabled() if d.tables == ("cloudtrail",)]
@@ -227,10 +302,17 @@ class HotPath:
         self.tier.cache.put(entry["batch"], entry["files"], staged)
         return sum(p.stat().st_size for p in local)
 
-    def _record(self, engine: str, batches: int, size: int, started: float) -> None:
-        """What a fetch read, for the findings store (a ``hot_tier`` run) and the benchmark."""
+    def _record(
+        self, engine: str, batches: int, size: int, started: float, source: str = "cloudtrail_hot"
+    ) -> None:
+        """What a fetch read, for the findings store (a ``hot_tier`` run) and the benchmark.
+
+        ``batches`` counts hot-tier batches (``source`` ``cloudtrail_hot``) or GuardDuty objects
+        (``guardduty``: a cold runner's mirror downloading what it lacked).
+        """
         self.queries.append(
             {
+                "source": source,
                 "engine": engine,
                 "batches": batches,
                 "estimated_bytes": size,
@@ -241,16 +323,17 @@ class HotPath:
         )
 
     def handles(self, detection: Detection) -> bool:
-        return detection.id in self.active
+        return detection.id in self.active or detection.id in self.guardduty_active
 
     def query(
         self, detection: Detection, start: datetime, end: datetime
     ) -> tuple[QueryResult, dict[str, Any]]:
         """The detection's own SQL for ``[start, end)`` over the fetched rows (filtered reads: full rows)."""
         sql, params = render_detection(detection, self.local, start, end, self.settings)
-        need = self._need(sql)
         try:
-            return self.local.query(need.sql), params
+            if detection.id in self.guardduty_active:  # over the mirror's rows of its day partitions
+                return self.local.query(sql), params
+            return self.local.query(self._need(sql).sql), params
         except EngineError as exc:
             raise EngineError(f"{detection.id} over the hot tier: {exc}") from exc
 
@@ -262,6 +345,27 @@ class HotPath:
 @functools.lru_cache(maxsize=1024)
 def _need_of_shape(shape: str, structs: frozenset[str], columns: frozenset[str]) -> RowNeed:
     return row_need(shape, "cloudtrail", set(structs), set(columns))
+
+
+def _days_named(sql: str) -> list[str]:
+    """The ``yyyy/MM/dd`` days the ``day`` predicates of a rendered query name, in order (a
+    ``BETWEEN`` names its two ends); only those predicates, so a day-like suppression value is not one."""
+    days = sorted({d for match in _DAY_PREDICATE.findall(sql) for d in _DAY_LITERAL.findall("".join(match))})
+    if not days:
+        raise ValueError("the rendered GuardDuty query names no day partition")
+    return days
+
+
+def _day_range(first: str, last: str) -> list[str]:
+    """Every day from ``first`` to ``last`` (``yyyy/MM/dd``), both included."""
+    from pipeline.times import parse_format
+
+    day, stop = parse_format(first, "%Y/%m/%d"), parse_format(last, "%Y/%m/%d")
+    out = []
+    while day <= stop:
+        out.append(day.strftime("%Y/%m/%d"))
+        day += timedelta(days=1)
+    return out
 
 
 def _parse(text: str | None) -> datetime | None:

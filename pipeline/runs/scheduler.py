@@ -306,6 +306,8 @@ class Runner:
         except Exception as exc:  # noqa: BLE001 - S3, DuckDB or Athena: the tick goes on the old way
             self.hot.active, self.hot.fallback = set(), True
             report.hot_error = f"hot tier: {type(exc).__name__}: {exc}"
+        if getattr(self.hot, "guardduty_error", None):  # GuardDuty's mirror failed: those went the old way
+            report.hot_error = "; ".join(e for e in (report.hot_error, self.hot.guardduty_error) if e)
         report.hot = self.hot.last_batch
         for query in self.hot.queries[done:]:
             run = RunMetadata(

@@ -1,4 +1,5 @@
-"""After a configuration change the old batches lack rows the new plan needs: the tick falls back."""
+"""When the hot path cannot answer, the tick falls back: after a configuration change (the old
+batches lack rows the new plan needs), or when GuardDuty's mirror fails (its detection alone)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 from pipeline.config import Settings
 from pipeline.detections.spec import load_detections
+from pipeline.lake.guardduty_mirror import GuardDutyMirror
+from pipeline.lake.hot import Storage
 from pipeline.runs.hot_path import HotPath
-from pipeline.source.writer import write_cloudtrail
+from pipeline.source.writer import write_cloudtrail, write_guardduty
 from pipeline.workflow import make_runner
 
 T0 = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
@@ -91,3 +94,66 @@ def test_batches_kept_under_another_plan_are_not_read(tmp_path, monkeypatch):
     assert not report.errors, [t.error for t in report.errors]
     assert runner.hot.fallback and runner.hot.active == set()
     assert delivered(tmp_path) == {("iam_user_created", ("e01",)), ("iam_access_key_created", ("e02",))}
+
+
+def finding(n: int, when: datetime) -> dict:
+    return {
+        "id": f"g{n:02d}", "type": "Recon:IAMUser/MaliciousIPCaller", "accountId": "111111111111",
+        "region": "us-east-1", "severity": 5.0, "createdAt": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "updatedAt": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "resource": {"resourceType": "AccessKey", "accessKeyDetails": {"userName": "admin"}},
+        "service": {"action": {"actionType": "AWS_API_CALL"}},
+    }
+
+
+def guardduty_runner(tmp_path, source):  # noqa: ANN001, ANN201
+    """The embedded engine's runner with GuardDuty through a mirror (as on Athena) of a folder source."""
+    settings = settings_with(tmp_path, {"iam_user_created", "guardduty_finding"})
+    runner = make_runner(settings, str(source), tmp_path / "out.jsonl")
+    runner.hot.mirror = GuardDutyMirror(Storage(str(source)), tmp_path / "data" / "mirror")
+    return runner
+
+
+def test_guardduty_through_the_mirror_finds_what_its_own_query_finds(tmp_path):
+    source = tmp_path / "bucket"
+    write_cloudtrail(source, [call(1, T0 - timedelta(minutes=40), "CreateUser")])
+    write_guardduty(source, [finding(1, T0 - timedelta(minutes=50))])
+    write_guardduty(source, [finding(2, T0 - timedelta(minutes=30))])  # a second export object
+    runner = guardduty_runner(tmp_path, source)
+    report = runner.tick(T0)
+    assert not report.errors and not report.hot_error
+    assert runner.hot.guardduty_active == {"guardduty_finding"} and runner.hot.guardduty_sync.objects == 2
+    through_mirror = delivered(tmp_path)
+    assert through_mirror == {("iam_user_created", ("e01",)), ("guardduty_finding", ("g01",)),
+                              ("guardduty_finding", ("g02",))}
+    # the old way (its own query over the day partitions) over a fresh state: the same findings
+    old = settings_with(tmp_path / "old", {"iam_user_created", "guardduty_finding"})
+    old.raw["schedule"]["hot_tier"] = False
+    assert not make_runner(old, str(source), tmp_path / "old" / "out.jsonl").tick(T0).errors
+    assert delivered(tmp_path / "old") == through_mirror
+
+
+def test_a_failing_guardduty_mirror_sends_its_detection_the_old_way_and_says_so(tmp_path, monkeypatch):
+    source = tmp_path / "bucket"
+    write_cloudtrail(source, [call(1, T0 - timedelta(minutes=40), "CreateUser")])
+    write_guardduty(source, [finding(1, T0 - timedelta(minutes=50))])
+    runner = guardduty_runner(tmp_path, source)
+
+    def broken(self, days):  # noqa: ANN001, ANN202
+        raise OSError("the bucket said no")
+
+    monkeypatch.setattr(GuardDutyMirror, "sync", broken)
+    report = runner.tick(T0)
+    assert not report.errors, [t.error for t in report.errors]
+    assert "GuardDuty" in report.hot_error and "the bucket said no" in report.hot_error
+    assert runner.hot.guardduty_active == set() and runner.hot.active == {"iam_user_created"}
+    assert delivered(tmp_path) == {("iam_user_created", ("e01",)), ("guardduty_finding", ("g01",))}
+
+
+def test_the_mirrored_days_are_those_the_day_predicate_names():
+    from pipeline.runs.hot_path import _days_named
+
+    sql = ("SELECT id FROM guardduty WHERE (day IN ('2026/01/15', '2026/01/16') AND updatedat >= "
+           "'2026-01-15T10:00:00') AND NOT (COALESCE(title IN ('2020/01/01'), FALSE))")
+    assert _days_named(sql) == ["2026/01/15", "2026/01/16"]  # a day-like suppression value is not a day
+    assert _days_named("WHERE (g.day BETWEEN '2026/01/01' AND '2026/03/05')") == ["2026/01/01", "2026/03/05"]

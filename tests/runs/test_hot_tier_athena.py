@@ -2,11 +2,13 @@
 
 The production path end to end: listing and downloading deliveries with boto3, writing the tier to
 ``[catalog] lake_uri``, the runner's copy of the batches in its data dir, and a cold runner (its
-copy gone, as Lambda's ``/tmp``) downloading the batches it lacks from the lake bucket.
+copy gone, as Lambda's ``/tmp``) downloading the batches it lacks from the lake bucket; GuardDuty
+through the runner's mirror of the export objects (no Athena query either).
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 from datetime import timedelta
@@ -17,6 +19,7 @@ import pytest
 from pipeline.config import Settings
 from pipeline.detections.scan_guard import ScanGuard
 from pipeline.lake.hot import HOT_FOLDER
+from pipeline.times import parse_iso
 from pipeline.workflow import detect, make_runner
 from tests.helpers import TICK, availability, catalogue_settings
 
@@ -39,7 +42,6 @@ def athena_settings(root: Path, source: str, manifest) -> Settings:  # noqa: ANN
     )
     settings.raw["schedule"]["hot_tier"] = True
     settings.raw["integrity"]["validate"] = False
-    settings.raw["detections"]["guardduty_finding"] = {"enabled": False}  # GuardDuty: not the hot tier's
     return settings
 
 
@@ -63,14 +65,16 @@ def test_hot_ticks_on_athena_deliver_what_one_detect_reports(generated, buckets,
     start, _ = manifest.window()
     now, last = start + TICK, start + timedelta(hours=10)
     uploaded: list[Path] = []
-    per_tick, cold_ticks, downloads = [], [], []
+    per_tick, cold_ticks, downloads, recorded, warm_objects = [], [], [], 0, 0
     cache = tmp_path / "data" / "hot_cache"
     tick = 0
     while now <= last:
+        arrived: list[Path] = []
         while pending and pending[0][0] <= now:
             _, path = pending.pop(0)
             s3.upload_file(str(path), "hot-trail", path.relative_to(root / "org").as_posix())
             uploaded.append(path)
+            arrived.append(path)
         cold = tick % 5 == 4  # a cold runner (Lambda's /tmp gone): it holds no batch
         if cold:
             shutil.rmtree(cache, ignore_errors=True)
@@ -81,17 +85,29 @@ def test_hot_ticks_on_athena_deliver_what_one_detect_reports(generated, buckets,
         report = runner.tick(now)
         assert not report.errors and not report.hot_error, [t.error for t in report.errors]
         assert not runner.hot.fallback and runner.hot.active
+        assert runner.hot.guardduty_active == {"guardduty_finding"}  # GuardDuty through the mirror too
+        sync = runner.hot.guardduty_sync
+        held = [p for p in uploaded if "GuardDuty" in p.parts and "/".join(p.parts[-4:-1]) in sync.days]
+        if cold or tick == 0:  # a cold runner downloads every object of the days its windows reach
+            assert sync.cold and sync.objects == len(held)
+        else:  # a warm one only what arrived since the last tick: each object is downloaded once
+            assert not sync.cold
+            assert sync.objects == len([p for p in arrived if p in held])
+            warm_objects += sync.objects
         per_tick.append(len(sent))
         cold_ticks.append(cold)
-        downloads.append([q["batches"] for q in runner.hot.queries])
+        downloads.append([q["batches"] for q in runner.hot.queries if q["source"] == "cloudtrail_hot"])
+        mirrored = [q for q in runner.hot.queries if q["source"] == "guardduty"]
+        assert mirrored == [] if not (cold and sync.objects) else len(mirrored) == 1
+        recorded += len(runner.hot.queries)
         now += TICK
         tick += 1
-    assert sum(per_tick) == 0  # no Athena query on any tick: every CloudTrail detection ran locally
+    assert sum(per_tick) == 0  # no Athena query on any tick: every detection, GuardDuty's too, ran locally
     # a warm runner holds every batch (the one it just wrote included): nothing downloaded;
     # a cold one downloads the look-back's batches once, in one go
     assert all(d == [] for d, cold in zip(downloads, cold_ticks, strict=True) if not cold)
     assert all(len(d) == 1 and d[0] >= 2 for d, cold in zip(downloads, cold_ticks, strict=True) if cold)
-    assert sum(cold_ticks) >= 7
+    assert sum(cold_ticks) >= 7 and warm_objects > 0
     local = (
         tmp_path / "local-org"
     )  # what the bucket held at the end (files still to come are not findings yet)
@@ -111,10 +127,15 @@ def test_hot_ticks_on_athena_deliver_what_one_detect_reports(generated, buckets,
         latest[f["finding_id"]] = (f["detection_id"], tuple(sorted(f["event_ids"])))
     assert len(expected) > 10
     assert set(latest.values()) == expected
-    # each download is recorded (engine s3) with the bytes it read from the lake
+    # GuardDuty's findings are in both, those of the late export objects included
+    guardduty = {ids for detection, ids in latest.values() if detection == "guardduty_finding"}
+    late = [p for p in uploaded if "GuardDuty" in p.parts and availability(p) > _landed_on_time(p)]
+    in_period = {i for p in late for i, t in _findings(p) if t < last - timedelta(minutes=15)}
+    assert guardduty and in_period and in_period <= {i for ids in guardduty for i in ids}
+    # each download is recorded (engine s3) with the bytes it read from the lake or the trail
     runs = runner.store.runs()
     fetches = runs[runs["detection_id"] == "hot_tier"]
-    assert len(fetches) == sum(cold_ticks) and (fetches["engine"] == "s3").all()
+    assert len(fetches) == recorded >= sum(cold_ticks) and (fetches["engine"] == "s3").all()
     assert (fetches["estimated_bytes"] > 0).all()
 
 
@@ -136,3 +157,14 @@ def test_hot_scan_estimate_is_the_objects_under_the_named_batches(buckets, tmp_p
     assert guard.check_hot(["2026/01/15/1000", "2026/01/15/1030"]) == 1234 + 50 + 99_999
     assert guard.check_hot(["2026/01/15/1015"]) == 777
     assert guard.check_hot(["2026/01/15/1045"]) == 0
+
+
+def _findings(path: Path) -> list:
+    """(id, updatedAt) of each finding in a GuardDuty export object."""
+    with gzip.open(path, "rt") as handle:
+        return [(f["id"], parse_iso(f["updatedAt"])) for f in map(json.loads, filter(str.strip, handle))]
+
+
+def _landed_on_time(path: Path):  # noqa: ANN202
+    """When a GuardDuty object lands when it is not late (the helper's rule without its delay)."""
+    return max(t for _, t in _findings(path)) + timedelta(minutes=5)
