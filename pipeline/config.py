@@ -61,8 +61,9 @@ DEFAULTS: dict[str, Any] = {
         "first_run_lookback_minutes": 60,
         "poll_seconds": 60.0,  # a float: tests poll every 0.2 s
         # Incremental ticks (docs/incremental-athena.md): each tick ingests only the new deliveries
-        # into the hot tier ([catalog] lake_uri on Athena) and reads them in one query.
-        "hot_tier": False,
+        # into the hot tier and detects in the runner. "auto": on for Athena when [catalog] lake_uri
+        # is set and DuckDB is installed; true or false to decide.
+        "hot_tier": "auto",
     },
     "sinks": [],
     # Log file validation in scheduled runs (`trailguard run`): log_file_tampered findings.
@@ -157,8 +158,19 @@ class Settings:
 
     @property
     def hot_tier(self) -> bool:
-        """``[schedule] hot_tier``: ticks read CloudTrail from the incremental hot tier."""
-        return bool(self.raw.get("schedule", {}).get("hot_tier", False))
+        """``[schedule] hot_tier``: ticks read each delivery once, through the incremental hot tier.
+
+        ``"auto"`` (the default) turns it on where it pays and can run: the Athena engine (where a
+        tick would otherwise re-read whole days, once per detection), with ``[catalog] lake_uri``
+        set (where the tier is written) and DuckDB installed (the runner's local engine; the
+        runner's Lambda zip leaves it out, so there the tick goes the old way). The embedded engine
+        reads local files either way and keeps the plain path unless told ``true``.
+        """
+        value = self.raw.get("schedule", {}).get("hot_tier", "auto")
+        if value != "auto":
+            return value is True or _ENV_BOOLEANS.get(str(value).strip().lower(), False)
+        lake_uri = str(self.raw.get("catalog", {}).get("lake_uri") or "")
+        return self.engine == "athena" and lake_uri.startswith("s3://") and _installed("duckdb")
 
     @property
     def state_location(self) -> str:
@@ -190,6 +202,12 @@ def _parse_env_value(text: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError:
         return text
+
+
+def _installed(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
 
 
 _ENV_BOOLEANS = {"true": True, "1": True, "yes": True, "on": True,
@@ -266,7 +284,8 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
 # The schema is DEFAULTS itself: a key is known when DEFAULTS has it, and its value must have the
 # default's type. These tables are open (their keys are data), checked by the code that reads them.
 OPEN_TABLES = {"detections", "cost.volumes"}
-CHOICES = {"engine": ("duckdb", "athena")}
+CHOICES = {"engine": ("duckdb", "athena"), "schedule.hot_tier": ("auto", "true", "false")}
+ALSO_BOOLEANS = {"schedule.hot_tier"}  # "auto", or true/false
 DETECTION_KEYS = {"enabled": bool}  # beyond the parameters a detection's header declares
 ALSO_INTEGERS = {"athena.max_scan"}  # a size: "10GB" or a number of bytes
 
@@ -307,10 +326,13 @@ def _check_table(table: dict[str, Any], defaults: dict[str, Any], prefix: str) -
             return f"{where}{key}: unknown {kind}{_closest(key, list(defaults))}"
         default = defaults[key]
         whole_number = isinstance(value, int) and not isinstance(value, bool)
-        problem = None if path in ALSO_INTEGERS and whole_number else _type_problem(path, value, default)
+        also = (path in ALSO_INTEGERS and whole_number) or (path in ALSO_BOOLEANS and isinstance(value, bool))
+        problem = None if also else _type_problem(path, value, default)
+        if problem and path in ALSO_BOOLEANS:
+            problem = f"{_name(path)}: {value!r} is not auto, true or false"
         if problem:
             return problem
-        if path in CHOICES and value not in CHOICES[path]:
+        if path in CHOICES and not isinstance(value, bool) and value not in CHOICES[path]:
             return f"{path}: {value!r} is not one of {', '.join(CHOICES[path])}"
         if isinstance(default, dict) and path not in OPEN_TABLES and default:
             problem = _check_table(value, default, path + ".")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.config import ConfigError, load_settings
+from pipeline.config import ConfigError, Settings, load_settings
 
 
 def test_defaults_without_a_file(tmp_path, monkeypatch):
@@ -153,3 +153,31 @@ def test_environment_values_take_the_type_of_the_default():
     assert settings["athena"]["use_parquet"] is True and settings["response"]["dry_run"] is False
     with pytest.raises(ConfigError, match=r"environment: \[duckdb\] threads: 'four' is not a whole number"):
         load_settings(environ={"TRAILGUARD_DUCKDB_THREADS": "four"})
+
+
+def test_hot_tier_auto_is_on_only_where_it_pays_and_can_run(monkeypatch):
+    import pipeline.config as config
+
+    plain = Settings()
+    assert plain.raw["schedule"]["hot_tier"] == "auto" and not plain.hot_tier  # embedded engine
+    athena = Settings().with_overrides(engine="athena")
+    assert not athena.hot_tier  # no lake to write the tier to
+    athena.raw["catalog"]["lake_uri"] = "s3://lake-bucket/trailguard"
+    assert athena.hot_tier
+    monkeypatch.setattr(config, "_installed", lambda module: module != "duckdb")  # the Lambda zip
+    assert not athena.hot_tier
+    athena.raw["schedule"]["hot_tier"] = True
+    assert athena.hot_tier
+    for off in (False, "false"):
+        athena.raw["schedule"]["hot_tier"] = off
+        assert not athena.hot_tier
+
+
+def test_hot_tier_takes_auto_true_or_false_only():
+    from pipeline.config import validate
+
+    for ok in (True, False, "auto", "true", "false"):
+        assert validate({"schedule": {"hot_tier": ok}}) is None
+    assert validate({"schedule": {"hot_tier": "sometimes"}}) == (
+        "schedule.hot_tier: 'sometimes' is not one of auto, true, false")
+    assert validate({"schedule": {"hot_tier": 1}}) == "[schedule] hot_tier: 1 is not auto, true or false"

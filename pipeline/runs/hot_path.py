@@ -1,6 +1,7 @@
 """Incremental ticks: ingest what was delivered into the hot tier, then detect over it locally.
 
-``[schedule] hot_tier = true`` turns it on (both engines; off by default, see docs/incremental-athena.md).
+``[schedule] hot_tier`` turns it on (``auto``, the default: on for Athena with ``[catalog]
+lake_uri``; see docs/incremental-athena.md).
 Each tick:
 
 1. plans the rows the enabled CloudTrail detections can use (:mod:`pipeline.detections.row_filter`)
