@@ -26,40 +26,37 @@ def service_call(org: Org, ids: Ids, a: Action, c: Ctx, ts: int, params: dict[st
             "sessionToken": "IQoJb3JpZ2lu" + ids.alnum(40),
             "expiration": java_date(ts + 3600, comma=True),
         }
-        return make_record(
-            ids,
-            ts=ts,
-            source=a.source,
-            name=a.name,
-            region=HOME_REGION,
-            account=c.account,
-            identity={"type": "AWSService", "invokedBy": by},
-            ip=by,
-            agent=by,
-            read_only=True,
-            params=params,
+        return _by_service(
+            ids, a, c, ts, by, HOME_REGION, params, resource(c.account, "AWS::IAM::Role", params["roleArn"]),
             response={"credentials": creds},
             version="1.08",
-            resources=[resource(c.account, "AWS::IAM::Role", params["roleArn"])],
             shared_id=ids.uuid() if by == "ec2.amazonaws.com" else None,
         )
     by = "cloudtrail.amazonaws.com" if a.name == "GenerateDataKey" else "secretsmanager.amazonaws.com"
     if by == "cloudtrail.amazonaws.com":
         trail = f"arn:aws:cloudtrail:{HOME_REGION}:{org.management.id}:trail/org-trail"
         params = {**params, "encryptionContext": {"aws:cloudtrail:arn": trail}}
+    key = resource(c.account, "AWS::KMS::Key", params["keyId"])
+    return _by_service(ids, a, c, ts, by, c.region, params, key)
+
+
+def _by_service(ids: Ids, a: Action, c: Ctx, ts: int, by: str, region: str, params: dict[str, Any],
+                on: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """A read-only call the service ``by`` made in the account: it is the caller, address and agent."""
     return make_record(
         ids,
         ts=ts,
         source=a.source,
         name=a.name,
-        region=c.region,
+        region=region,
         account=c.account,
         identity={"type": "AWSService", "invokedBy": by},
         ip=by,
         agent=by,
         read_only=True,
         params=params,
-        resources=[resource(c.account, "AWS::KMS::Key", params["keyId"])],
+        resources=[on],
+        **extra,
     )
 
 
