@@ -56,9 +56,14 @@ def test_every_help_screen_names_values_plainly():
     assert "test [OPTIONS] [ID]...\n" in invoke("test", "-h").output
 
 
-def test_completion_script():
+def test_completion_script(monkeypatch):
+    import shellingham
+
+    # typer detects the shell from the process tree, which other tests' servers can leave unreadable
+    monkeypatch.setattr(shellingham, "detect_shell", lambda *args, **kwargs: ("bash", "/bin/bash"))
     result = invoke("--show-completion", "bash", prog_name="trailguard")
-    assert result.exit_code == 0 and "_TRAILGUARD_COMPLETE=complete_bash" in result.output
+    assert result.exit_code == 0 and "_TRAILGUARD_COMPLETE=complete_bash" in result.output, (
+        result.output, result.exception)
 
 
 def test_global_options_anywhere_on_the_line():
