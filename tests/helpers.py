@@ -182,6 +182,13 @@ def data_dir_config(tmp_path: Path) -> Path:
     return path
 
 
+def s3_read(event_id: str, when: datetime, identity: dict[str, Any], **fields: Any) -> dict:
+    """An S3 GetObject record in account 111111111111 (us-east-1) by ``identity``, plus ``fields``."""
+    return {"eventVersion": "1.09", "eventID": event_id, "eventTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "eventName": "GetObject", "eventSource": "s3.amazonaws.com", "awsRegion": "us-east-1",
+            "recipientAccountId": "111111111111", "userIdentity": identity, **fields}
+
+
 def root_login(event_id: str | None, when: str = "2026-01-15T10:00:00Z") -> dict:
     """A root console login without MFA (fires root_account_usage and console_login_without_mfa)."""
     return {"eventVersion": "1.09", "eventID": event_id, "eventTime": when, "eventName": "ConsoleLogin",

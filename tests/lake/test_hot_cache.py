@@ -8,22 +8,14 @@ from datetime import UTC, datetime, timedelta
 from pipeline.lake.hot import MANIFEST, HotTier, RowPlan, Storage
 from pipeline.lake.hot_cache import BatchCache
 from pipeline.source.writer import write_cloudtrail
+from tests.helpers import s3_read
 
 T0 = datetime(2026, 1, 15, 10, 0, tzinfo=UTC)
 PLAN = RowPlan(matched=None, keep_all_rows=True, all_row_columns=frozenset({"eventid"}), fingerprint="p1")
 
 
 def record(n: int, when: datetime) -> dict:
-    return {
-        "eventVersion": "1.09",
-        "eventID": f"e{n:03d}",
-        "eventTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "eventName": "GetObject",
-        "eventSource": "s3.amazonaws.com",
-        "awsRegion": "us-east-1",
-        "recipientAccountId": "111111111111",
-        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111111111111:user/a"},
-    }
+    return s3_read(f"e{n:03d}", when, {"type": "IAMUser", "arn": "arn:aws:iam::111111111111:user/a"})
 
 
 def test_the_ingest_keeps_a_copy_of_the_batch_it_wrote(tmp_path):

@@ -11,6 +11,7 @@ from pipeline.config import Settings
 from pipeline.detections.spec import load_detections
 from pipeline.source.writer import write_cloudtrail
 from pipeline.workflow import make_runner
+from tests.helpers import s3_read
 
 pytestmark = pytest.mark.aws
 
@@ -19,18 +20,8 @@ ROLE = "arn:aws:sts::111111111111:assumed-role/ci/session-1"
 
 
 def denied(n: int, when: datetime) -> dict:
-    return {
-        "eventVersion": "1.09",
-        "eventID": f"d{n:02d}",
-        "eventTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "eventName": "GetObject",
-        "eventSource": "s3.amazonaws.com",
-        "awsRegion": "us-east-1",
-        "recipientAccountId": "111111111111",
-        "errorCode": "AccessDenied",
-        "eventType": "AwsApiCall",
-        "userIdentity": {"type": "AssumedRole", "arn": ROLE, "accountId": "111111111111"},
-    }
+    return s3_read(f"d{n:02d}", when, {"type": "AssumedRole", "arn": ROLE, "accountId": "111111111111"},
+                   errorCode="AccessDenied", eventType="AwsApiCall")
 
 
 def test_each_finding_reaches_slack_and_security_hub_once(
