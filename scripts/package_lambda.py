@@ -8,11 +8,15 @@ goes in. Terraform's ``source_code_hash`` is the zip's SHA-256, so rebuilding fr
 checkout leaves ``terraform plan`` with nothing to do.
 
 Offline by design: nothing is downloaded. Each zip holds ``pipeline/`` plus the project files the
-code reads at run time (``queries/`` and ``glue/``, found through :mod:`pipeline.paths`), and the
+code reads at run time (``queries/``, ``glue/`` and ``rules/``, found through :mod:`pipeline.paths`), and the
 dependencies copied from the Python environment running this script, using each distribution's
 installed file list. That only makes a working zip if this Python matches the Lambda runtime, so
 the script refuses a mismatch unless told otherwise: CPython 3.11 on linux x86_64 for the
 ``python3.11`` runtime, x86_64 architecture.
+
+Shared libraries are stripped of their symbol tables (``strip --strip-unneeded``; GNU binutils),
+and pyarrow modules nothing here loads are left out: that is what makes room for DuckDB, which the
+runner needs for the hot tier, under Lambda's 250 MB unzipped limit (docs/incremental-athena.md).
 
 boto3, botocore, s3transfer, jmespath, python-dateutil, urllib3 and six are NOT packaged: the
 Lambda Python runtime ships them. ``--no-deps`` packages only the project; the dependencies must
@@ -28,9 +32,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import re
+import shutil
 import stat
+import subprocess
 import sys
 import sysconfig
+import tempfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -43,13 +50,22 @@ RUNTIME = ((3, 11), "linux-x86_64")
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = stat.S_IFREG | 0o644
+STRIP = shutil.which("strip") or "strip"  # GNU binutils, as on the Lambda build platform
 _SKIP = re.compile(r"(^|/)(__pycache__|tests?)(/|$)|\.pyc$")
 # Parts of dependencies nothing here loads, left out to stay under Lambda's 250 MB: pyarrow's C++
-# headers and sources, Cython sources, Arrow Flight (RPC) and pyarrow's own C++ test module.
+# headers and sources, Cython sources, Arrow Flight (RPC), pyarrow's own C++ test module, the
+# filesystems and formats pyarrow imports only if present (S3, GCS, Azure, HDFS, ORC: trailguard
+# reaches S3 through boto3), and the two spare copies of each libarrow_python library (the loader
+# asks for the ``.so.<major>`` name only).
 _PRUNE = re.compile(r"^pyarrow/(include|src)/|^pyarrow/(_flight|libarrow_flight|libarrow_python_flight|"
-                    r"_pyarrow_cpp_tests)[.]|\.(pxd|pyx|pxi)$")
+                    r"_pyarrow_cpp_tests|_s3fs|libarrow_s3|_gcsfs|_azurefs|_hdfs|_orc|_dataset_orc)[.]|"
+                    r"^pyarrow/libarrow_python[a-z_]*[.]so([.]\d+[.]\d+[.]\d+)?$|\.(pxd|pyx|pxi)$")
+ELF_MAGIC = b"\x7fELF"
+# Libraries auditwheel vendored into ``<name>.libs/`` were rewritten by patchelf, and strip breaks
+# their layout ("ELF load command address/offset not page-aligned"): they are packaged as they are.
+_AUDITWHEEL_LIBS = re.compile(r"[.]libs/[^/]+$")
 # Project folders beside the package that the code reads at run time (pipeline/paths.py).
-PROJECT_DIRS = ("pipeline", "queries", "glue")
+PROJECT_DIRS = ("pipeline", "queries", "glue", "rules")
 
 
 @dataclass(frozen=True)
@@ -62,12 +78,14 @@ class Bundle:
 
 
 BUNDLES = {
-    # Athena path of a tick: PyAthena + pandas for results, pyarrow for the findings store,
-    # sqlglot/jinja2 for SQL, croniter for schedules, cryptography for log file validation, PyYAML
-    # for specs and detection headers. Not DuckDB: the Athena path never imports it (68 MB).
+    # A tick on Athena: PyAthena + pandas for results, pyarrow for the findings store, sqlglot/jinja2
+    # for SQL, croniter for schedules, cryptography for log file validation, PyYAML for specs and
+    # detection headers, and DuckDB for the hot tier (docs/incremental-athena.md), which the
+    # runner turns on by itself where [catalog] lake_uri is set. DuckDB fits because every shared
+    # library is stripped of its symbol tables and the pruning above (measured in the docs).
     "runner": Bundle("trailguard-runner.zip", "pipeline.lambda_handler.handler",
                      ("pyathena", "pandas", "numpy", "pyarrow", "sqlglot", "jinja2", "PyYAML", "croniter",
-                      "cryptography")),
+                      "cryptography", "duckdb")),
     "response": Bundle("trailguard-response.zip", "pipeline.response.handler.handler",
                        ("pandas", "numpy", "PyYAML")),
 }
@@ -135,18 +153,37 @@ def _dependency_files(dists: list[metadata.Distribution]) -> Iterator[tuple[str,
                 yield name, located
 
 
+def _contents(path: Path, scratch: Path) -> bytes:
+    """The bytes to package: a shared library stripped of its symbol tables (``strip
+    --strip-unneeded``, what the dynamic loader does not need: a fifth of pyarrow's size), any other
+    file (and auditwheel's patched libraries) as it is. strip is deterministic, so the zip stays
+    reproducible."""
+    with path.open("rb") as handle:
+        if handle.read(4) != ELF_MAGIC or _AUDITWHEEL_LIBS.search(path.as_posix()):
+            return path.read_bytes()
+    target = scratch / "stripped"
+    try:
+        done = subprocess.run([STRIP, "--strip-unneeded", "-o", str(target), str(path)],
+                              capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        sys.exit("package_lambda: `strip` (GNU binutils) is not installed; install binutils or use --no-deps")
+    if done.returncode != 0:
+        sys.exit(f"package_lambda: strip failed on {path}: {done.stderr.strip()}")
+    return target.read_bytes()
+
+
 def write_zip(output: Path, files: dict[str, Path]) -> int:
     """Write ``files`` (archive name -> source) byte-for-byte reproducibly; return the unzipped size."""
     output.parent.mkdir(parents=True, exist_ok=True)
     size = 0
     partial = output.with_suffix(output.suffix + ".partial")
-    with zipfile.ZipFile(partial, "w") as archive:
+    with zipfile.ZipFile(partial, "w") as archive, tempfile.TemporaryDirectory() as scratch:
         for name in sorted(files):
             info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
             info.create_system = 3  # unix, so external_attr carries the mode below
             info.external_attr = FILE_MODE << 16
             info.compress_type = zipfile.ZIP_DEFLATED
-            data = files[name].read_bytes()
+            data = _contents(files[name], Path(scratch))
             archive.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
             size += len(data)
     partial.replace(output)
@@ -191,9 +228,11 @@ def main(argv: list[str] | None = None, only: tuple[str, ...] | None = None) -> 
         bundle = BUNDLES[key]
         output = args.output or args.dist / bundle.name
         size, dists = build(bundle, output, not args.no_deps)
-        print(f"wrote {output} ({size / 1e6:.1f} MB unzipped, sha256 {sha256_base64(output)}); "
+        limit = LAMBDA_UNZIPPED_LIMIT / 1e6
+        print(f"wrote {output} ({size / 1e6:.1f} MB unzipped of Lambda's {limit:.1f} MB, "
+              f"sha256 {sha256_base64(output)}); "
               f"handler {bundle.handler}")
-        print("  packaged: pipeline, queries, glue" + "".join(f", {d}" for d in dists))
+        print("  packaged: " + ", ".join(PROJECT_DIRS) + "".join(f", {d}" for d in dists))
         if size > LAMBDA_UNZIPPED_LIMIT:
             print(f"package_lambda: {output} is over Lambda's 250 MB unzipped limit; "
                   "use --no-deps and a layer", file=sys.stderr)

@@ -15,6 +15,7 @@ locals {
   lake_bucket_arn   = "arn:${local.partition}:s3:::${local.lake_bucket}"
   lake_key_prefix   = trim(replace(trimprefix(local.lake_uri, "s3://"), "/^[^/]+/?/", ""), "/")
   lake_objects      = local.lake_key_prefix == "" ? "${local.lake_bucket_arn}/*" : "${local.lake_bucket_arn}/${local.lake_key_prefix}/*"
+  lake_hot_objects  = local.lake_key_prefix == "" ? "${local.lake_bucket_arn}/cloudtrail_hot/*" : "${local.lake_bucket_arn}/${local.lake_key_prefix}/cloudtrail_hot/*"
   glue_database_arn = "arn:${local.partition}:glue:${local.region}:${local.account_id}:database/${var.glue_database_name}"
   glue_tables_arn   = "arn:${local.partition}:glue:${local.region}:${local.account_id}:table/${var.glue_database_name}/*"
   glue_catalog_arn  = "arn:${local.partition}:glue:${local.region}:${local.account_id}:catalog"
@@ -95,6 +96,17 @@ data "aws_iam_policy_document" "runner" {
     sid       = "ListBuckets"
     actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
     resources = distinct([local.log_bucket_arn, local.lake_bucket_arn])
+  }
+
+  # The hot tier: each tick's batch of new deliveries as Parquet, its manifest, and the files a
+  # killed tick wrote but never recorded (deleted by the next one).
+  dynamic "statement" {
+    for_each = var.runner_hot_tier == "false" ? [] : [1]
+    content {
+      sid       = "HotTier"
+      actions   = ["s3:PutObject", "s3:DeleteObject"]
+      resources = [local.lake_hot_objects]
+    }
   }
 
   # State store, findings store and Athena query results (written by Athena as the caller).

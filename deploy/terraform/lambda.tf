@@ -1,5 +1,7 @@
 # The two functions, built by `make package` (dist/trailguard-runner.zip, dist/trailguard-response.zip):
-#   runner   pipeline.lambda_handler.handler     one scheduler tick on Athena, invoked by the schedule
+#   runner   pipeline.lambda_handler.handler     one scheduler tick on Athena, invoked by the schedule;
+#                                                with DuckDB in its zip and the lake set, the hot tier
+#                                                (docs/incremental-athena.md) is on by default
 #   response pipeline.response.handler.handler   GuardDuty findings from EventBridge; dry-run by default
 # Each zip goes to the log bucket first (a runner with its dependencies is over Lambda's 50 MB
 # direct-upload limit); source_code_hash is the zip's SHA-256, and the zips are reproducible, so a
@@ -15,9 +17,12 @@ locals {
       role    = aws_iam_role.runner.arn
       memory  = var.runner_memory_mb
       timeout = var.runner_timeout_seconds
+      storage = var.runner_ephemeral_storage_mb
       environment = merge({
         TRAILGUARD_ENGINE             = "athena"
         TRAILGUARD_SOURCE             = local.log_bucket_uri
+        TRAILGUARD_CATALOG_LAKE_URI   = local.lake_uri
+        TRAILGUARD_SCHEDULE_HOT_TIER  = var.runner_hot_tier
         TRAILGUARD_ORG_ID             = var.org_id
         TRAILGUARD_STATE              = local.state_uri
         TRAILGUARD_FINDINGS_STORE     = local.findings_uri
@@ -38,6 +43,7 @@ locals {
       role    = aws_iam_role.response.arn
       memory  = var.response_memory_mb
       timeout = var.response_timeout_seconds
+      storage = 512
       environment = merge({
         TRAILGUARD_DATA_DIR                        = "/tmp/trailguard"
         TRAILGUARD_RESPONSE_DRY_RUN                = tostring(var.dry_run)
@@ -97,6 +103,10 @@ resource "aws_lambda_function" "this" {
 
   # Ticks must not overlap: the state store is read-modify-write per detection.
   reserved_concurrent_executions = each.key == "runner" ? 1 : -1
+
+  ephemeral_storage {
+    size = each.value.storage
+  }
 
   environment {
     variables = each.value.environment

@@ -154,6 +154,31 @@ variable "runner_memory_mb" {
   default     = 1024
 }
 
+variable "runner_hot_tier" {
+  description = "[schedule] hot_tier of the runner: \"auto\" (on: the zip carries DuckDB and the lake is set), \"true\" or \"false\" (the plain path: each detection an Athena query over the day)."
+  type        = string
+  default     = "auto"
+
+  validation {
+    condition     = contains(["auto", "true", "false"], var.runner_hot_tier)
+    error_message = "runner_hot_tier must be \"auto\", \"true\" or \"false\"."
+  }
+}
+
+# The hot tier's /tmp: each tick's downloaded objects and batch, and the runner's copy of the recent
+# batches (docs/incremental-athena.md, "Lambda fit"). A /tmp too small for the copy makes a cold
+# runner: correct, more S3 GETs.
+variable "runner_ephemeral_storage_mb" {
+  description = "Runner /tmp size (MB, 512 to 10240)."
+  type        = number
+  default     = 2048
+
+  validation {
+    condition     = var.runner_ephemeral_storage_mb >= 512 && var.runner_ephemeral_storage_mb <= 10240
+    error_message = "runner_ephemeral_storage_mb must be between 512 and 10240 (Lambda's range)."
+  }
+}
+
 variable "runner_timeout_seconds" {
   description = "Runner timeout (s). A tick waits for its Athena queries; keep it below the schedule period."
   type        = number

@@ -27,9 +27,8 @@ import yaml
 
 from pipeline.findings.severity import check_severity
 from pipeline.incidents.tactics import check_tactic
-from pipeline.paths import PROJECT_ROOT
+from pipeline.paths import INCIDENT_RULES_DIR
 
-RULES_DIR = PROJECT_ROOT / "rules" / "incidents"
 KINDS = ("join", "link", "sequence")
 IDENTITY_KEYS = ("actor", "user", "access_key", "instance")
 INDICATOR_KEYS = ("source_ip", "resource", "record")
@@ -136,7 +135,7 @@ def parse_rule(path: Path, data: Any) -> Rule:
 
 def load_rules(directory: Path | str | None = None) -> list[Rule]:
     """Every rule in ``directory`` (default ``rules/incidents``), sorted by id."""
-    folder = Path(directory) if directory else RULES_DIR
+    folder = Path(directory) if directory else INCIDENT_RULES_DIR
     if not folder.is_dir():
         raise RuleError(f"{folder}: no such rules folder")
     rules = []

@@ -4,7 +4,8 @@ AWS call the code makes.
 The calls are recorded from botocore (tests/deploy/recorder.py) while the real code runs against
 moto with the deployed functions' own environment: the runner Lambda handler doing one tick on
 Athena (S3 source, Glue tables, workgroup, state and findings store on S3, log file validation,
-a Slack sink whose webhook is a Secrets Manager secret), and the response handler taking every
+a Slack sink whose webhook is a Secrets Manager secret), once on the hot tier (its default: batch,
+manifest, a killed tick's file to delete) and once on the plain path, and the response handler taking every
 action it has (quarantine with snapshots and a pre-existing ingress rule to strip, key
 deactivation with and without the owner's name, public access block on a bucket without one, the
 S3 audit log, the Slack notification). Each call becomes the IAM permissions it needs
@@ -18,6 +19,7 @@ S3 audit log, the Slack notification). Each call becomes the IAM permissions it 
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import threading
@@ -38,7 +40,7 @@ from pipeline.detections.spec import load_detections
 from tests.deploy.policy import Context, Need, decide, granted, needs_of, used
 from tests.deploy.recorder import Call, record_calls
 from tests.deploy.support import LOG_BUCKET, SLACK_SECRET, Deployment
-from tests.helpers import FINDING_COLUMNS, athena_result
+from tests.helpers import FINDING_COLUMNS, athena_result, root_login
 from tests.response.builders import detection, ec2_finding, key_finding, make_instance, sample
 
 pytestmark = [pytest.mark.slow, pytest.mark.aws]
@@ -107,8 +109,14 @@ def _run_tick(
     moto_endpoint: str,
     can_athena_results: Any,
     webhook: Any,
+    hot: bool,
 ) -> list[Call]:
-    _function_env(deployment, "runner", monkeypatch, tmp_path, moto_endpoint)
+    """One tick as deployed: on the hot tier (the deployment's default, ``auto`` with the lake set)
+    or the plain path (``hot_tier = false``), each with the objects its reads need."""
+    env = _function_env(deployment, "runner", monkeypatch, tmp_path, moto_endpoint)
+    assert env["TRAILGUARD_SCHEDULE_HOT_TIER"] == "auto" and env["TRAILGUARD_CATALOG_LAKE_URI"].startswith("s3://")
+    if not hot:
+        monkeypatch.setenv("TRAILGUARD_SCHEDULE_HOT_TIER", "false")
     for detection_id in load_detections():  # one detection keeps the canned Athena answers in step
         if detection_id != "root_account_usage":
             monkeypatch.setenv(f"TRAILGUARD_DETECTIONS_{detection_id.upper()}_ENABLED", "false")
@@ -126,13 +134,19 @@ def _run_tick(
         },
     )
     s3 = boto3.client("s3", region_name=REGION)
+    root = {"type": "Root", "arn": f"arn:aws:iam::{ACCOUNT}:root", "accountId": ACCOUNT}
+    login = root_login("r1", "2026-01-15T11:40:00Z") | {"recipientAccountId": ACCOUNT, "userIdentity": root}
     for day in ("15", "16"):
         s3.put_object(
             Bucket=LOG_BUCKET,
-            Body=b"x" * 1000,
+            Body=gzip.compress(json.dumps({"Records": [login]}).encode()),
             Key=f"AWSLogs/{deployment.org_id}/{ACCOUNT}/CloudTrail/{REGION}/2026/01/{day}/"
             f"{ACCOUNT}_CloudTrail_{REGION}_20260115T1140Z_a.json.gz",
         )
+    # What a killed tick leaves: a batch file its manifest never named (the next tick deletes it).
+    lake = env["TRAILGUARD_CATALOG_LAKE_URI"].removeprefix(f"s3://{LOG_BUCKET}/")
+    orphan = f"{lake}/cloudtrail_hot/2026/01/15/1130/part-orphan.parquet"
+    s3.put_object(Bucket=LOG_BUCKET, Body=b"PAR1", Key=orphan)
     # A digest file: log file validation runs, and asks CloudTrail for its public keys (which moto
     # lacks: the recorder answers that call, with no keys, after recording it).
     s3.put_object(
@@ -147,6 +161,9 @@ def _run_tick(
     with record_calls({"cloudtrail:ListPublicKeys": {"PublicKeyList": []}}) as calls:
         summary = handler({"time": "2026-01-15T12:00:00Z", "detail-type": "Scheduled Event"})
     assert [t["detection_id"] for t in summary["ran"]][:1] == ["root_account_usage"], summary
+    assert summary["ran"][0]["new"] == 1, summary["ran"][0]
+    queried = any(c.name == "athena:StartQueryExecution" for c in calls)
+    assert queried is not hot, "the hot tier's CloudTrail detection ran in the runner, not on Athena"
     assert summary["integrity"]["status"] != "no digests", summary["integrity"]
     assert webhook.posted  # findings reached Slack through the secret
     return calls
@@ -225,19 +242,25 @@ def recorded(
 ) -> dict[str, list[Call]]:
     """Both recordings, made once per session (they are data; moto is reset for every test anyway)."""
     if not _RECORDED:
-        _RECORDED["runner"] = _run_tick(
-            deployment, monkeypatch, tmp_path / "runner", moto_endpoint, can_athena_results, webhook
-        )
-        for name in [n for n in os.environ if n.startswith("TRAILGUARD_")]:
-            monkeypatch.delenv(name)
-        webhook.posted.clear()
-        reset = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")
-        with urllib.request.urlopen(reset, timeout=10):  # noqa: S310 - 127.0.0.1 only
-            pass
+        _RECORDED["runner"] = []
+        for hot in (True, False):
+            _RECORDED["runner"] += _run_tick(deployment, monkeypatch, tmp_path / f"runner-hot-{hot}",
+                                             moto_endpoint, can_athena_results, webhook, hot)
+            _reset(monkeypatch, moto_endpoint, webhook)
         _RECORDED["response"] = _run_responses(
             deployment, monkeypatch, tmp_path / "response", moto_endpoint, webhook
         )
     return _RECORDED
+
+
+def _reset(monkeypatch: pytest.MonkeyPatch, moto_endpoint: str, webhook: Any) -> None:
+    """A fresh account and environment between recordings."""
+    for name in [n for n in os.environ if n.startswith("TRAILGUARD_")]:
+        monkeypatch.delenv(name)
+    webhook.posted.clear()
+    reset = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")
+    with urllib.request.urlopen(reset, timeout=10):  # noqa: S310 - 127.0.0.1 only
+        pass
 
 
 def _context(deployment: Deployment) -> Context:
