@@ -13,9 +13,8 @@ data "aws_iam_policy_document" "lambda_assume" {
 
 locals {
   lake_bucket_arn   = "arn:${local.partition}:s3:::${local.lake_bucket}"
-  lake_key_prefix   = trim(replace(trimprefix(local.lake_uri, "s3://"), "/^[^/]+/?/", ""), "/")
   lake_objects      = local.lake_key_prefix == "" ? "${local.lake_bucket_arn}/*" : "${local.lake_bucket_arn}/${local.lake_key_prefix}/*"
-  lake_hot_objects  = local.lake_key_prefix == "" ? "${local.lake_bucket_arn}/cloudtrail_hot/*" : "${local.lake_bucket_arn}/${local.lake_key_prefix}/cloudtrail_hot/*"
+  lake_hot_objects  = "${local.lake_bucket_arn}/${local.lake_hot_prefix}*"
   glue_database_arn = "arn:${local.partition}:glue:${local.region}:${local.account_id}:database/${var.glue_database_name}"
   glue_tables_arn   = "arn:${local.partition}:glue:${local.region}:${local.account_id}:table/${var.glue_database_name}/*"
   glue_catalog_arn  = "arn:${local.partition}:glue:${local.region}:${local.account_id}:catalog"

@@ -17,10 +17,15 @@ locals {
 
   trail_arn = "arn:${local.partition}:cloudtrail:${local.region}:${local.account_id}:trail/${var.trail_name}"
 
-  log_bucket_arn = "arn:${local.partition}:s3:::${var.log_bucket_name}"
-  log_bucket_uri = "s3://${var.log_bucket_name}"
-  lake_uri       = var.lake_uri != "" ? trimsuffix(var.lake_uri, "/") : "${local.log_bucket_uri}/lake"
-  lake_bucket    = split("/", trimprefix(local.lake_uri, "s3://"))[0]
+  log_bucket_arn  = "arn:${local.partition}:s3:::${var.log_bucket_name}"
+  log_bucket_uri  = "s3://${var.log_bucket_name}"
+  lake_uri        = var.lake_uri != "" ? trimsuffix(var.lake_uri, "/") : "${local.log_bucket_uri}/lake"
+  lake_bucket     = split("/", trimprefix(local.lake_uri, "s3://"))[0]
+  lake_key_prefix = trim(replace(trimprefix(local.lake_uri, "s3://"), "/^[^/]+/?/", ""), "/")
+  # The runner's hot tier (lambda.tf): its batches, expired by the log bucket's lifecycle (trail.tf)
+  # when the lake is in that bucket; a lake in another bucket is yours to manage.
+  lake_hot_prefix        = local.lake_key_prefix == "" ? "cloudtrail_hot/" : "${local.lake_key_prefix}/cloudtrail_hot/"
+  hot_tier_in_log_bucket = var.runner_hot_tier != "false" && local.lake_bucket == var.log_bucket_name
 
   # Used by the generated Glue tables: "o-xxxx/" for an organization trail.
   cloudtrail_org_path = var.is_organization_trail ? "${var.org_id}/" : ""

@@ -170,6 +170,32 @@ resource "aws_s3_bucket_lifecycle_configuration" "logs" {
     }
   }
 
+  # The runner's hot tier (docs/incremental-athena.md): ticks read back at most about a day of
+  # batches and the manifest forgets them after two; the day partitions keep everything.
+  dynamic "rule" {
+    for_each = local.hot_tier_in_log_bucket ? [local.lake_hot_prefix] : []
+    content {
+      id     = "hot-tier-expiry"
+      status = "Enabled"
+
+      filter {
+        prefix = rule.value
+      }
+
+      expiration {
+        days = var.hot_tier_expiry_days
+      }
+
+      noncurrent_version_expiration {
+        noncurrent_days = 1
+      }
+
+      abort_incomplete_multipart_upload {
+        days_after_initiation = 1
+      }
+    }
+  }
+
   depends_on = [aws_s3_bucket_versioning.logs]
 }
 

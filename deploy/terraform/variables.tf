@@ -179,6 +179,17 @@ variable "runner_ephemeral_storage_mb" {
   }
 }
 
+variable "hot_tier_expiry_days" {
+  description = "Days the hot tier's batches stay in the lake (a lifecycle rule on the log bucket, when the lake is in it); ticks read back about a day at most."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.hot_tier_expiry_days >= 2
+    error_message = "hot_tier_expiry_days must be at least 2: the runner's manifest names batches for two days."
+  }
+}
+
 variable "runner_timeout_seconds" {
   description = "Runner timeout (s). A tick waits for its Athena queries; keep it below the schedule period."
   type        = number

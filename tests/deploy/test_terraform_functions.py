@@ -40,6 +40,9 @@ def test_both_functions_come_from_the_package_with_their_handlers(deployment: De
     assert env["TRAILGUARD_STATE"] == f"s3://{LOG_BUCKET}/trailguard/state"
     assert env["TRAILGUARD_FINDINGS_STORE"] == f"s3://{LOG_BUCKET}/trailguard/findings"
     assert env["TRAILGUARD_ATHENA_WORKGROUP"] == "trailguard"
+    # The hot tier is on where the runner can run it: its lake, DuckDB in the zip, room in /tmp.
+    assert (env["TRAILGUARD_SCHEDULE_HOT_TIER"], env["TRAILGUARD_CATALOG_LAKE_URI"]) == ("auto", f"s3://{LOG_BUCKET}/lake")
+    assert runner.get("EphemeralStorage", {}).get("Size") == 2048
     assert json.loads(env["TRAILGUARD_SINKS"]) == [
         {"type": "slack", "webhook_secret": "trailguard/slack", "max_attempts": 1}
     ]
@@ -101,3 +104,15 @@ def test_replan_after_rebuilding_the_zips_shows_no_change(deployment: Deployment
     build_zips(deployment.dist)  # `make package` again: same checkout, same bytes
     result = deployment.tf.run("plan", "-detailed-exitcode", "-input=false", ok=(0, 2), timeout=600)
     assert result.returncode == 0, f"a re-plan wants changes:\n{result.stdout[-4000:]}"
+
+
+def test_the_hot_tier_expires_from_the_log_bucket(deployment: Deployment) -> None:
+    """Ticks read back about a day of hot batches; the lifecycle keeps a week, then lets them go
+    (with their noncurrent versions and any upload a killed tick left), and touches nothing else."""
+    rules = {r["id"]: r for r in deployment.resource("aws_s3_bucket_lifecycle_configuration.logs")["rule"]}
+    hot = rules["hot-tier-expiry"]
+    assert hot["filter"][0]["prefix"] == "lake/cloudtrail_hot/"
+    assert hot["expiration"][0]["days"] == 7
+    assert hot["noncurrent_version_expiration"][0]["noncurrent_days"] == 1
+    assert hot["abort_incomplete_multipart_upload"][0]["days_after_initiation"] == 1
+    assert rules["logs-tiering"]["filter"][0]["prefix"] == "AWSLogs/"
