@@ -189,7 +189,7 @@ def hot_path(settings: Settings, source: str, lake: Path | None = None):  # noqa
     DuckDB reads its files (GuardDuty too, the old way).
     """
     if not settings.hot_tier:
-        return None  # before any import: the tier needs DuckDB, which the plain runner zip leaves out
+        return None  # before any import: the tier needs DuckDB, which a runner on a layer may lack
     import hashlib
 
     from pipeline.lake.guardduty_mirror import GuardDutyMirror

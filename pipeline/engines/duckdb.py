@@ -53,6 +53,7 @@ class DuckDBEngine:
         *,
         threads: int = 0,
         memory_limit: str = "",
+        spill_dir: Path | None = None,
     ) -> None:
         self.lake = Path(lake)
         self.specs = specs or load_specs()
@@ -62,6 +63,10 @@ class DuckDBEngine:
             self.con.execute(f"SET threads={int(threads)}")
         if memory_limit:
             self.con.execute("SET memory_limit=?", [memory_limit])
+        if spill_dir is not None:
+            # Where rows over memory_limit go; DuckDB's default (.tmp in the working folder) is
+            # read-only in Lambda (/var/task), so an in-memory database there could not spill.
+            self.con.execute("SET temp_directory=?", [str(spill_dir)])
         self.refresh()
 
     @property

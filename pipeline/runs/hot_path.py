@@ -93,7 +93,11 @@ class HotPath:
         specs["cloudtrail_parquet"] = dataclasses.replace(base, columns=(*base.columns, MATCHED))
         self._tmp = tempfile.TemporaryDirectory(prefix="trailguard-hotpath-")
 
-        self.local = DuckDBEngine(Path(self._tmp.name), specs=specs)
+        duck = settings["duckdb"]
+        self.local = DuckDBEngine(
+            Path(self._tmp.name), specs=specs, threads=int(duck.get("threads") or 0),
+            memory_limit=str(duck.get("memory_limit") or ""), spill_dir=Path(self._tmp.name) / "spill",
+        )
         self.spec = load_specs()["cloudtrail"]
         self.structs = {c.name for c in self.spec.columns if c.type in ("struct", "array")}
         self.active: set[str] = set()  # detection ids answered from the fetched rows this tick
