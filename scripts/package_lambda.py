@@ -91,6 +91,26 @@ BUNDLES = {
 }
 
 
+# The import names of RUNTIME_PROVIDED: what a Python must find beside the zip to run as Lambda does.
+RUNTIME_MODULES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
+
+
+def runtime_site(folder: Path) -> Path:
+    """A folder holding only what the Lambda runtime ships, linked from this environment: with the
+    unzipped zip and ``python -S``, an import the zip lacks fails here as it would in Lambda."""
+    import importlib.util
+
+    folder.mkdir(parents=True)
+    for name in RUNTIME_MODULES:
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.origin:
+            sys.exit(f"package_lambda: {name} is not installed here")
+        origin = Path(spec.origin)
+        source = origin.parent if origin.name == "__init__.py" else origin
+        (folder / source.name).symlink_to(source)
+    return folder
+
+
 def _norm(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -25,6 +26,18 @@ from pipeline.engines.dialect import configure_connection, to_duckdb
 
 _WINDOW_LITERAL = re.compile(r"'(\d{4}/\d{2}/\d{2}|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})'")
 _PLACEHOLDER = re.compile(r"__tgw(\d+)__")
+
+
+# In Lambda, DuckDB's own default (80% of the memory it sees) leaves too little for Python, pandas
+# and pyarrow beside it: the function is killed instead of DuckDB spilling. Lambda says its size.
+LAMBDA_MEMORY_ENV = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
+LAMBDA_DUCKDB_SHARE = 0.5
+
+
+def default_memory_limit(environ: dict[str, str] | None = None) -> str:
+    """``[duckdb] memory_limit`` when unset: half of a Lambda function's memory there, else DuckDB's."""
+    text = (os.environ if environ is None else environ).get(LAMBDA_MEMORY_ENV, "")
+    return f"{int(int(text) * LAMBDA_DUCKDB_SHARE)}MB" if text.isdigit() else ""
 
 
 @dataclass(frozen=True)
@@ -61,6 +74,7 @@ class DuckDBEngine:
         configure_connection(self.con)
         if threads:
             self.con.execute(f"SET threads={int(threads)}")
+        memory_limit = memory_limit or default_memory_limit()
         if memory_limit:
             self.con.execute("SET memory_limit=?", [memory_limit])
         if spill_dir is not None:

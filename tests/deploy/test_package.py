@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from scripts.package_lambda import runtime_site
 from tests.deploy.support import ROOT, build_zips
 from tests.helpers import poisoned_source
 
@@ -71,22 +71,6 @@ def test_the_runner_path_does_not_import_duckdb() -> None:
     assert done.stdout.strip() == "False"
 
 
-# What the Lambda Python runtime provides besides the standard library (scripts/package_lambda.py).
-RUNTIME_MODULES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
-
-
-def _runtime_provided(folder: Path) -> Path:
-    """A folder holding only what the Lambda runtime ships, linked from this environment."""
-    folder.mkdir()
-    for name in RUNTIME_MODULES:
-        spec = importlib.util.find_spec(name)
-        assert spec is not None and spec.origin, name
-        origin = Path(spec.origin)
-        source = origin.parent if origin.name == "__init__.py" else origin
-        (folder / source.name).symlink_to(source)
-    return folder
-
-
 @pytest.mark.slow
 def test_the_runner_zip_fits_lambda_and_ticks_the_hot_tier_from_itself(tmp_path: Path) -> None:
     """The runner zip with its dependencies (DuckDB included, libraries stripped) is under
@@ -104,7 +88,7 @@ def test_the_runner_zip_fits_lambda_and_ticks_the_hot_tier_from_itself(tmp_path:
     assert any(n.startswith("_duckdb.") for n in names) and "pyarrow/libarrow_s3.so.2600" not in names
     task = tmp_path / "task"
     archive.extractall(task)
-    runtime = _runtime_provided(tmp_path / "runtime")
+    runtime = runtime_site(tmp_path / "runtime")
     source = poisoned_source(tmp_path / "bucket")  # a root console login without MFA, and two bad records
     data = tmp_path / "lambda-tmp"
     code = (f"import json, sys\nsys.path[:0] = [{str(task)!r}, {str(runtime)!r}]\n"
