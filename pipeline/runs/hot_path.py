@@ -98,6 +98,8 @@ class HotPath:
             Path(self._tmp.name), specs=specs, threads=int(duck.get("threads") or 0),
             memory_limit=str(duck.get("memory_limit") or ""), spill_dir=Path(self._tmp.name) / "spill",
         )
+        # the tier's columns with no rows, taken before any tick points ``cloudtrail`` at the tier
+        self.local.con.execute("CREATE TEMP TABLE _hot_no_rows AS SELECT * FROM cloudtrail WHERE false")
         self.spec = load_specs()["cloudtrail"]
         self.structs = {c.name for c in self.spec.columns if c.type in ("struct", "array")}
         self.active: set[str] = set()  # detection ids answered from the fetched rows this tick
@@ -234,7 +236,8 @@ class HotPath:
             # (a detection due hourly starts where its last window ended), and the slack
             horizon = end - longest - timedelta(hours=1) - slack - timing.overlap
             kept, _ = self.tier.entries(horizon, None, slack)
-            self.tier.cache.prune(self.tier.cache.path_of(e) for e in kept)
+            # and what this tick's view reads (a catch-up can reach further back than the horizon)
+            self.tier.cache.prune(self.tier.cache.path_of(e) for e in [*kept, *entries])
 
     def _reach(self, runner: Any, detection: Detection) -> timedelta:
         """How far before a window's start the detection reads: the runner's look-back, then its own."""
@@ -244,7 +247,7 @@ class HotPath:
     def _fetch(self, entries: list[dict[str, Any]], start: datetime, end: datetime) -> None:
         con = self.local.con
         if not entries:
-            con.execute("CREATE OR REPLACE TEMP TABLE _hot_rows AS SELECT * FROM cloudtrail WHERE false")
+            con.execute("CREATE OR REPLACE VIEW _hot_rows AS SELECT * FROM _hot_no_rows")
         elif self.lake_root is not None:
             self._fetch_local(entries, start, end)
         else:
@@ -255,10 +258,14 @@ class HotPath:
         return f"eventtime >= {quote_string(iso_utc(start))} AND eventtime < {quote_string(iso_utc(end))}"
 
     def _read_files(self, files: list[str], start: datetime, end: datetime) -> None:
-        """``_hot_rows``: the window's rows of these hot-tier Parquet files (all written by the ingest)."""
+        """``_hot_rows``: the window's rows of these hot-tier Parquet files (all written by the ingest).
+
+        A view, not a table: each detection reads the columns it names from the local files,
+        so memory stays with what one query holds rather than every column of the look-back.
+        """
         listed = ", ".join(quote_string(f) for f in files)
         self.local.con.execute(
-            "CREATE OR REPLACE TEMP TABLE _hot_rows AS SELECT * "
+            "CREATE OR REPLACE VIEW _hot_rows AS SELECT * "
             f"FROM read_parquet([{listed}], union_by_name=true) "
             f"WHERE {self._window_sql(start, end)}"
         )
