@@ -116,3 +116,26 @@ def test_the_hot_tier_expires_from_the_log_bucket(deployment: Deployment) -> Non
     assert hot["noncurrent_version_expiration"][0]["noncurrent_days"] == 1
     assert hot["abort_incomplete_multipart_upload"][0]["days_after_initiation"] == 1
     assert rules["logs-tiering"]["filter"][0]["prefix"] == "AWSLogs/"
+
+
+def test_runner_hot_tier_false_plans_the_plain_path_and_nothing_it_does_not_need(
+    deployment: Deployment,
+) -> None:
+    """Turning the tier off changes the runner's setting and takes away what only the tier used:
+    its write permission and its lifecycle rule. A value that is not a setting stops the plan."""
+    plan = deployment.tf.run("plan", "-input=false", "-var", "runner_hot_tier=false", "-out=plain.tfplan",
+                             timeout=600)
+    assert plan.returncode == 0
+    shown = json.loads(deployment.tf.run("show", "-json", "plain.tfplan").stdout)
+    after = {c["address"]: c["change"]["after"] for c in shown["resource_changes"]
+             if c["change"]["actions"] != ["no-op"]}
+    env = after['aws_lambda_function.this["runner"]']["environment"][0]["variables"]
+    assert env["TRAILGUARD_SCHEDULE_HOT_TIER"] == "false"
+    statements = json.loads(after["aws_iam_role_policy.runner"]["policy"])["Statement"]
+    sids = {s.get("Sid") for s in statements}
+    assert "HotTier" not in sids and "ReadLogs" in sids
+    rules = {r["id"] for r in after["aws_s3_bucket_lifecycle_configuration.logs"]["rule"]}
+    assert rules == {"logs-tiering"}
+    wrong = deployment.tf.run("plan", "-input=false", "-var", "runner_hot_tier=sometimes", ok=(1,),
+                              timeout=600)
+    assert 'runner_hot_tier must be "auto", "true" or "false"' in wrong.stderr
