@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
@@ -23,6 +24,9 @@ from pipeline.catalog.duckdb_views import empty_scan_sql, parquet_scan_sql
 from pipeline.catalog.specs import LAKE_FOLDERS, LOGICAL_TABLES, TableSpec, load_specs
 from pipeline.engines.base import EngineError, QueryResult
 from pipeline.engines.dialect import configure_connection, to_duckdb
+
+if TYPE_CHECKING:
+    from pipeline.config import Settings
 
 _WINDOW_LITERAL = re.compile(r"'(\d{4}/\d{2}/\d{2}|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})'")
 _PLACEHOLDER = re.compile(r"__tgw(\d+)__")
@@ -38,6 +42,12 @@ def default_memory_limit(environ: dict[str, str] | None = None) -> str:
     """``[duckdb] memory_limit`` when unset: half of a Lambda function's memory there, else DuckDB's."""
     text = (os.environ if environ is None else environ).get(LAMBDA_MEMORY_ENV, "")
     return f"{int(int(text) * LAMBDA_DUCKDB_SHARE)}MB" if text.isdigit() else ""
+
+
+def configured_options(settings: Settings) -> dict[str, Any]:
+    """``[duckdb] threads`` and ``memory_limit`` as :class:`DuckDBEngine`'s keyword arguments."""
+    duck = settings["duckdb"]
+    return {"threads": int(duck.get("threads") or 0), "memory_limit": str(duck.get("memory_limit") or "")}
 
 
 @dataclass(frozen=True)

@@ -121,14 +121,11 @@ def open_engine(settings: Settings, lake: Path | None = None) -> Engine:
         from pipeline.engines.athena import AthenaEngine
 
         return AthenaEngine.from_settings(settings, compacted=_compacted_days(settings))
-    from pipeline.engines.duckdb import DuckDBEngine
+    from pipeline.engines.duckdb import DuckDBEngine, configured_options
 
     if lake is None:
         lake = lake_for(settings, settings.source)
-    duck = settings["duckdb"]
-    return DuckDBEngine(
-        lake, threads=int(duck.get("threads") or 0), memory_limit=str(duck.get("memory_limit") or "")
-    )
+    return DuckDBEngine(lake, **configured_options(settings))
 
 
 def _compacted_days(settings: Settings) -> CompactedDays | None:

@@ -54,7 +54,7 @@ from pipeline.detections.row_filter import RowNeed, row_need
 from pipeline.detections.run import render_detection
 from pipeline.detections.spec import Detection
 from pipeline.engines.base import EngineError, QueryResult
-from pipeline.engines.duckdb import DuckDBEngine
+from pipeline.engines.duckdb import DuckDBEngine, configured_options
 from pipeline.engines.templating import iso_utc, quote_string
 from pipeline.lake.guardduty_mirror import GuardDutyMirror, MirrorSync
 from pipeline.lake.hot import HotBatch, HotTier, RowPlan
@@ -93,10 +93,9 @@ class HotPath:
         specs["cloudtrail_parquet"] = dataclasses.replace(base, columns=(*base.columns, MATCHED))
         self._tmp = tempfile.TemporaryDirectory(prefix="trailguard-hotpath-")
 
-        duck = settings["duckdb"]
         self.local = DuckDBEngine(
-            Path(self._tmp.name), specs=specs, threads=int(duck.get("threads") or 0),
-            memory_limit=str(duck.get("memory_limit") or ""), spill_dir=Path(self._tmp.name) / "spill",
+            Path(self._tmp.name), specs=specs, spill_dir=Path(self._tmp.name) / "spill",
+            **configured_options(settings),
         )
         # the tier's columns with no rows, taken before any tick points ``cloudtrail`` at the tier
         self.local.con.execute("CREATE TEMP TABLE _hot_no_rows AS SELECT * FROM cloudtrail WHERE false")
